@@ -1,0 +1,25 @@
+# Image-based photometric redshifts (Pasquet et al. 2019; Lin et al. 2022), end to end.
+# Stages and file contracts: README.md. Configuration: config.yaml (validated against
+# workflow/schemas/config.schema.yaml).
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    part=r"part\d{4}",
+
+
+include: "workflow/rules/catalog.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        get_final_outputs(),

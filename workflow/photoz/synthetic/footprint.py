@@ -1,0 +1,282 @@
+"""Drift-scan survey geometry: stripes, strips, camera columns, runs and fields.
+
+SDSS images the sky in great-circle stripes (node at RA 95 deg, inclination ``incl``).
+Each stripe is covered by two interleaved strips (N, S) of six camera columns; a run
+scans one strip and is cut into fields of 1489 rows that overlap by 128 rows. Frames
+are therefore rotated with respect to RA/Dec by the local angle of the scan. This
+module reproduces that geometry for the synthetic survey, scaled to any frame size
+(tests use small frames), and gives every (run, camcol, field, band) deterministic
+observing conditions. The frame renderer reuses it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..constants import BANDS, PIXEL_SCALE_ARCSEC
+
+NODE_DEG = 95.0
+FIELD_OVERLAP_ROWS = 128
+FIRST_FIELD = 11
+N_CAMCOLS = 6
+# Camera-column pitch in units of the frame width: 25 arcmin between columns of
+# 13.5 arcmin, so the two strips interleave with ~1 arcmin overlaps (SDSS camera).
+CAMCOL_PITCH_FRAMES = 0.4166 / 0.2253
+
+# Gain (e-/DN) and dark variance (DN^2) per camcol (rows 1..6) and band (ugriz), from
+# the SDSS frame datamodel; camcol 2 uses the values of the real photoField of run 2583.
+GAIN = np.array(
+    [
+        [1.62, 3.32, 4.71, 5.165, 4.745],
+        [1.825, 3.855, 4.6, 5.195, 5.155],
+        [1.59, 3.845, 4.72, 4.86, 4.885],
+        [1.6, 3.995, 4.76, 4.885, 4.775],
+        [1.47, 4.05, 4.725, 4.64, 3.48],
+        [2.17, 4.035, 4.895, 4.76, 4.69],
+    ]
+)
+DARK_VARIANCE = np.array(
+    [
+        [9.61, 15.6025, 1.8225, 7.84, 0.81],
+        [12.6025, 1.44, 1.00, 6.25, 1.0],
+        [8.7025, 1.3225, 1.3225, 4.6225, 1.0],
+        [12.6025, 1.96, 1.3225, 6.25, 9.61],
+        [9.3025, 1.1025, 0.81, 7.84, 1.8225],
+        [7.0225, 1.8225, 0.9025, 5.0625, 1.21],
+    ]
+)
+#: Typical calibration, nanomaggies per DN (header NMGY of run 2583 frames).
+NMGY_PER_COUNT = np.array([0.0118724, 0.00446688, 0.00546689, 0.0065592, 0.038566])
+#: Median dark-sky brightness, mag per arcsec^2 (SDSS).
+SKY_MAG = np.array([22.1, 21.9, 20.85, 20.2, 18.95])
+#: Median PSF FWHM in r (arcsec) and the band scaling of seeing.
+SEEING_R = 1.35
+_SEEING_BAND = np.array([1.12, 1.05, 1.0, 0.96, 0.95])
+
+
+def gc_to_radec(
+    mu: np.ndarray, nu: np.ndarray, incl: float, node: float = NODE_DEG
+) -> tuple[np.ndarray, np.ndarray]:
+    """SDSS great-circle (mu, nu) to (RA, Dec), all in degrees."""
+    mu_r, nu_r = np.radians(mu - node), np.radians(nu)
+    i = np.radians(incl)
+    x = np.cos(mu_r) * np.cos(nu_r)
+    y = np.sin(mu_r) * np.cos(nu_r)
+    z = np.sin(nu_r)
+    y2 = y * np.cos(i) - z * np.sin(i)
+    z2 = y * np.sin(i) + z * np.cos(i)
+    ra = (np.degrees(np.arctan2(y2, x)) + node) % 360.0
+    dec = np.degrees(np.arcsin(np.clip(z2, -1.0, 1.0)))
+    return ra, dec
+
+
+def radec_to_gc(
+    ra: np.ndarray, dec: np.ndarray, incl: float, node: float = NODE_DEG
+) -> tuple[np.ndarray, np.ndarray]:
+    """(RA, Dec) to SDSS great-circle (mu, nu), degrees; mu in [node, node + 360)."""
+    ra_r, dec_r = np.radians(ra - node), np.radians(dec)
+    i = np.radians(incl)
+    x = np.cos(ra_r) * np.cos(dec_r)
+    y = np.sin(ra_r) * np.cos(dec_r)
+    z = np.sin(dec_r)
+    y2 = y * np.cos(i) + z * np.sin(i)
+    z2 = -y * np.sin(i) + z * np.cos(i)
+    mu = (np.degrees(np.arctan2(y2, x)) % 360.0) + node
+    nu = np.degrees(np.arcsin(np.clip(z2, -1.0, 1.0)))
+    return mu, nu
+
+
+@dataclass(frozen=True)
+class Region:
+    """A rectangle in a stripe's (mu, nu) where target galaxies are placed."""
+
+    name: str
+    stripe: int
+    incl: float
+    mu_min: float
+    mu_max: float
+    nu_min: float
+    nu_max: float
+    epochs: int
+    deep: bool
+
+    @property
+    def area_deg2(self) -> float:
+        """Solid angle of the rectangle on the sphere, deg^2."""
+        d_sin = np.sin(np.radians(self.nu_max)) - np.sin(np.radians(self.nu_min))
+        return float(np.degrees(1.0) * (self.mu_max - self.mu_min) * d_sin)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One drift scan of one strip of a region's stripe."""
+
+    run: int
+    region: str
+    stripe: int
+    incl: float
+    strip: str  # "N" or "S"
+    epoch: int
+    mu_start: float  # mu of the first row of field FIRST_FIELD, degrees
+    nu_offset: float  # pointing offset of this epoch, degrees
+
+
+@dataclass(frozen=True)
+class FrameConditions:
+    """Observing conditions of one frame in one band."""
+
+    psf_fwhm: float  # arcsec
+    sky: float  # nanomaggies per arcsec^2
+    gain: float  # e- per DN
+    dark_variance: float  # DN^2
+    nmgy_per_count: float
+
+
+@dataclass
+class SurveyGeometry:
+    """All regions and runs of the synthetic survey, with frame geometry helpers."""
+
+    seed: int
+    frame_width: int  # NAXIS1, columns, across the scan
+    frame_height: int  # NAXIS2, rows, along the scan
+    regions: list[Region]
+    runs: list[Run] = field(default_factory=list)
+
+    @property
+    def pixel_deg(self) -> float:
+        return PIXEL_SCALE_ARCSEC / 3600.0
+
+    @property
+    def frame_width_deg(self) -> float:
+        return self.frame_width * self.pixel_deg
+
+    @property
+    def field_step_deg(self) -> float:
+        """Scan length between consecutive field starts (rows minus the overlap)."""
+        overlap = min(FIELD_OVERLAP_ROWS, self.frame_height // 8)
+        return (self.frame_height - overlap) * self.pixel_deg
+
+    @property
+    def camcol_pitch_deg(self) -> float:
+        return CAMCOL_PITCH_FRAMES * self.frame_width_deg
+
+    @property
+    def stripe_half_width_deg(self) -> float:
+        """Half the nu extent covered by the 12 interleaved camera columns."""
+        return 2.75 * self.camcol_pitch_deg + 0.5 * self.frame_width_deg
+
+    def camcol_nu(self, strip: str, camcol: int | np.ndarray) -> np.ndarray:
+        """nu of the centre of ``camcol`` (1..6) of ``strip`` before epoch offsets."""
+        offset = -0.25 if strip == "S" else 0.25
+        return (np.asarray(camcol) - 3.5 + offset) * self.camcol_pitch_deg
+
+    def runs_of(self, region: str, epoch: int | None = None) -> list[Run]:
+        """Runs of ``region`` (optionally of one epoch)."""
+        return [r for r in self.runs if r.region == region and (epoch is None or r.epoch == epoch)]
+
+    def locate(self, run: Run, mu: np.ndarray, nu: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Camcol, field and distance (deg) from the camcol centre line in ``run``.
+
+        The field is the one whose first ``field_step`` rows contain ``mu`` (its unique
+        part); the camcol is the nearest column centre.
+        """
+        nu_rel = np.asarray(nu) - run.nu_offset
+        camcol = np.clip(
+            np.rint(nu_rel / self.camcol_pitch_deg + 3.5 - (-0.25 if run.strip == "S" else 0.25)).astype(int),
+            1,
+            N_CAMCOLS,
+        )
+        dist = np.abs(nu_rel - self.camcol_nu(run.strip, camcol))
+        fld = FIRST_FIELD + np.floor((np.asarray(mu) - run.mu_start) / self.field_step_deg)
+        return camcol, fld.astype(int), dist
+
+    def primary_detection(
+        self, region: Region, mu: np.ndarray, nu: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(run, camcol, field) of the primary (first-epoch) detection of each position."""
+        best = None
+        for run in self.runs_of(region.name, epoch=0):
+            camcol, fld, dist = self.locate(run, mu, nu)
+            cand = (np.full(np.shape(mu), run.run), camcol, fld, dist)
+            if best is None:
+                best = cand
+            else:
+                better = cand[3] < best[3]
+                best = tuple(np.where(better, c, b) for c, b in zip(cand, best, strict=True))
+        assert best is not None, f"region {region.name} has no first-epoch run"
+        return best[0], best[1], best[2]
+
+    def conditions(self, run: int, camcol: int, field_: int, band: str) -> FrameConditions:
+        """Deterministic observing conditions of frame (run, camcol, field) in ``band``."""
+        b = BANDS.index(band)
+        run_rng = np.random.default_rng([self.seed, 7, run])
+        seeing_run = SEEING_R * np.exp(0.18 * run_rng.standard_normal())
+        sky_run = run_rng.normal(0.0, 0.15)
+        phase = run_rng.uniform(0.0, 2.0 * np.pi)
+        frame_rng = np.random.default_rng([self.seed, 11, run, camcol, field_])
+        drift = 1.0 + 0.08 * np.sin(2.0 * np.pi * field_ / 23.0 + phase)
+        fwhm = seeing_run * drift * (1.0 + 0.03 * frame_rng.standard_normal())
+        sky_mag = SKY_MAG[b] + sky_run + 0.03 * frame_rng.standard_normal()
+        return FrameConditions(
+            psf_fwhm=float(fwhm * _SEEING_BAND[b]),
+            sky=float(10.0 ** (-0.4 * (sky_mag - 22.5))),
+            gain=float(GAIN[camcol - 1, b]),
+            dark_variance=float(DARK_VARIANCE[camcol - 1, b]),
+            nmgy_per_count=float(NMGY_PER_COUNT[b] * (1.0 + 0.02 * frame_rng.standard_normal())),
+        )
+
+
+def build_geometry(
+    seed: int,
+    total_area_deg2: float,
+    deep_fraction: float,
+    deep_epochs: int,
+    frame_width: int = 2048,
+    frame_height: int = 1489,
+) -> SurveyGeometry:
+    """Lay out the survey: one deep equatorial region (Stripe-82-like) and two wide ones.
+
+    Region areas follow ``total_area_deg2`` and ``deep_fraction``; each region is as
+    square as the stripe width allows. Wide regions sit on inclined stripes in the
+    northern cap so that frames are rotated with respect to north.
+    """
+    geo = SurveyGeometry(seed, frame_width, frame_height, regions=[])
+    half = geo.stripe_half_width_deg
+    # (name, stripe number, inclination, central mu, epochs, deep, area fraction)
+    layout = [
+        ("deep", 82, 0.0, 330.0, deep_epochs, True, deep_fraction),
+        ("wide1", 12, 5.0, 185.0, 1, False, 0.5 * (1.0 - deep_fraction)),
+        ("wide2", 30, 50.0, 150.0, 1, False, 0.5 * (1.0 - deep_fraction)),
+    ]
+    rng = np.random.default_rng([seed, 3])
+    run_number = 1000
+    for name, stripe, incl, mu_c, epochs, deep, frac in layout:
+        area = total_area_deg2 * frac
+        if area <= 0:
+            continue
+        side = np.sqrt(area)
+        nu_half = min(0.5 * side, 0.9 * half)
+        length = area / (2.0 * nu_half)
+        region = Region(
+            name,
+            stripe,
+            incl,
+            mu_c - 0.5 * length,
+            mu_c + 0.5 * length,
+            -nu_half,
+            nu_half,
+            epochs,
+            deep,
+        )
+        geo.regions.append(region)
+        for epoch in range(epochs):
+            # Epochs start at different places and point slightly differently, so their
+            # pixel grids never line up (as for the Stripe 82 repeat scans).
+            mu_start = region.mu_min - 2.0 * geo.field_step_deg - rng.uniform(0, geo.field_step_deg)
+            nu_offset = 0.0 if epoch == 0 else rng.normal(0.0, 20.0 / 3600.0)
+            for strip in ("N", "S"):
+                run_number += 1 + int(rng.integers(0, 40))
+                geo.runs.append(Run(run_number, name, stripe, incl, strip, epoch, mu_start, nu_offset))
+    return geo

@@ -1,0 +1,267 @@
+"""Simulate the pre-selection spectroscopic table the P19 CasJobs query runs on.
+
+``simulate_candidates`` returns rows with every column the SQL selects (SDSS names),
+including objects the query's WHERE clause rejects (non-MGS targets, redshift
+warnings, unclean photometry, masked areas, fainter than the limit), so the selection
+code path is the same for synthetic and real data. Truth columns ``sim_*`` keep what
+the frame renderer needs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..constants import BANDS, EXTINCTION_COEFF, PRIMTARGET_GALAXY
+from .extinction import ebv_map
+from .footprint import Region, SurveyGeometry, build_geometry, gc_to_radec
+from .galaxies import draw_galaxies, half_light_radius_r, observed_axis_ratio, petrosian_flux
+from .luminosity import sample_zm, zm_grid
+from .photometry import aperture_flux_error, asinh_mag, asinh_mag_err
+from .photoz_baseline import local_linear_photoz
+
+log = logging.getLogger(__name__)
+
+#: Candidates are drawn this much fainter than the query limit so that measurement
+#: scatter and non-MGS targets populate both sides of the cut.
+CANDIDATE_MARGIN_MAG = 0.5
+#: MGS target-selection limit on target photometry (Strauss et al. 2002).
+MGS_TARGET_LIMIT = 17.77
+#: Rates of the other rejections of the P19 query, per spectrum.
+FLAG_RATES = {"zwarning": 0.005, "not_galaxy": 0.002, "unclean": 0.02, "inside_mask": 0.002}
+SQ_DEG_PER_SR = (180.0 / np.pi) ** 2
+
+
+@dataclass(frozen=True)
+class SyntheticSurveyConfig:
+    """Parameters of the simulated survey (the ``synthetic`` config section)."""
+
+    seed: int = 1
+    n_galaxies: int = 2000
+    density_boost: float = 20.0
+    deep_fraction: float = 0.2
+    deep_epochs: int = 8
+    frame_width: int = 2048
+    frame_height: int = 1489
+    reference_size: int = 20000
+    r_mag_limit: float = 17.8
+    z_min: float = 0.0
+    z_max: float = 0.4
+
+
+def _sdss_objid(run, rerun, camcol, fld, obj_id) -> np.ndarray:
+    """SDSS 64-bit objID layout (skyVersion 2, firstField 0)."""
+    as_u = lambda a: np.asarray(a).astype(np.uint64)  # noqa: E731
+    return (
+        (np.uint64(2) << np.uint64(59))
+        | (as_u(rerun) << np.uint64(48))
+        | (as_u(run) << np.uint64(32))
+        | (as_u(camcol) << np.uint64(29))
+        | (as_u(fld) << np.uint64(16))
+        | as_u(obj_id)
+    )
+
+
+def _sdss_specobjid(index: np.ndarray) -> np.ndarray:
+    """specObjID layout (plate, fiber, MJD, run2d=26) for a running spectrum index."""
+    index = np.asarray(index, dtype=np.uint64)
+    plate = np.uint64(266) + index // np.uint64(640)
+    fiber = np.uint64(1) + index % np.uint64(640)
+    mjd = np.uint64(51600) + plate - np.uint64(266)
+    return (
+        (plate << np.uint64(50))
+        | (fiber << np.uint64(38))
+        | ((mjd - np.uint64(50000)) << np.uint64(24))
+        | (np.uint64(26) << np.uint64(10))
+    )
+
+
+class SyntheticSurvey:
+    """The simulated sky: geometry, reddening and the galaxy population."""
+
+    def __init__(self, cfg: SyntheticSurveyConfig):
+        self.cfg = cfg
+        self.grid = zm_grid(
+            cfg.r_mag_limit + CANDIDATE_MARGIN_MAG, z_max=max(0.7, cfg.z_max + 0.2), k_margin=0.4
+        )
+        self.target_density_deg2 = self._target_density()
+        area = cfg.n_galaxies / (self.target_density_deg2 * cfg.density_boost)
+        self.geometry: SurveyGeometry = build_geometry(
+            cfg.seed, area, cfg.deep_fraction, cfg.deep_epochs, cfg.frame_width, cfg.frame_height
+        )
+
+    def _target_density(self) -> float:
+        """MGS-like targets per deg^2 implied by the model (before any density boost)."""
+        rng = np.random.default_rng([self.cfg.seed, 13])
+        n = 20000
+        z, m = sample_zm(rng, self.grid, n)
+        gal = draw_galaxies(rng, z, m)
+        r = -2.5 * np.log10(petrosian_flux(gal, "r")) + 22.5
+        ok = (r <= self.cfg.r_mag_limit) & (z > self.cfg.z_min) & (z <= self.cfg.z_max)
+        return float(self.grid.counts_per_sr.sum() * ok.mean() / SQ_DEG_PER_SR)
+
+    def _positions(self, rng: np.random.Generator, n: int) -> pd.DataFrame:
+        regions = self.geometry.regions
+        areas = np.array([r.area_deg2 for r in regions])
+        which = rng.choice(len(regions), size=n, p=areas / areas.sum())
+        mu = np.empty(n)
+        nu = np.empty(n)
+        run = np.empty(n, dtype=np.int64)
+        camcol = np.empty(n, dtype=np.int64)
+        fld = np.empty(n, dtype=np.int64)
+        ra = np.empty(n)
+        dec = np.empty(n)
+        for k, region in enumerate(regions):
+            sel = which == k
+            m = int(sel.sum())
+            mu[sel] = rng.uniform(region.mu_min, region.mu_max, m)
+            s_lo, s_hi = np.sin(np.radians([region.nu_min, region.nu_max]))
+            nu[sel] = np.degrees(np.arcsin(rng.uniform(s_lo, s_hi, m)))
+            ra[sel], dec[sel] = gc_to_radec(mu[sel], nu[sel], region.incl)
+            run[sel], camcol[sel], fld[sel] = self.geometry.primary_detection(region, mu[sel], nu[sel])
+        return pd.DataFrame(
+            {
+                "ra": ra,
+                "dec": dec,
+                "run": run,
+                "rerun": 301,
+                "camcol": camcol,
+                "field": fld,
+                "sim_region": np.array([r.name for r in regions])[which],
+                "sim_deep": np.array([r.deep for r in regions])[which],
+            }
+        )
+
+    def _observe(self, rng: np.random.Generator, gal: pd.DataFrame, pos: pd.DataFrame) -> pd.DataFrame:
+        """Catalog photometry of the galaxies as measured on their primary frames."""
+        n = len(gal)
+        out = pos.copy()
+        ebv = ebv_map(pos["ra"].to_numpy(), pos["dec"].to_numpy(), self.cfg.seed)
+        out["e_bv_sfd"] = ebv
+        frames = pos[["run", "camcol", "field"]].to_numpy()
+        keys, inverse = np.unique(frames, axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+        r50 = half_light_radius_r(gal).to_numpy()
+        for band in BANDS:
+            cond = [self.geometry.conditions(int(r), int(c), int(f), band) for r, c, f in keys]
+            fwhm = np.array([c.psf_fwhm for c in cond])[inverse]
+            sky = np.array([c.sky for c in cond])[inverse]
+            gain = np.array([c.gain for c in cond])[inverse]
+            dark = np.array([c.dark_variance for c in cond])[inverse]
+            nmgy = np.array([c.nmgy_per_count for c in cond])[inverse]
+            a_band = EXTINCTION_COEFF[band] * ebv
+            flux = petrosian_flux(gal, band) * 10.0 ** (-0.4 * a_band)
+            # Petrosian aperture: 2 Petrosian radii ~ 4 seeing-convolved half-light radii.
+            r_ap = 4.0 * np.sqrt(r50**2 + (0.5 * fwhm) ** 2)
+            err = aperture_flux_error(flux, r_ap, sky, gain, dark, nmgy)
+            measured = flux + err * rng.standard_normal(n)
+            out[f"petromag_{band}"] = asinh_mag(measured, band)
+            out[f"petromagerr_{band}"] = asinh_mag_err(measured, err, band)
+            out[f"extinction_{band}"] = a_band
+            out[f"dered_petro_{band}"] = out[f"petromag_{band}"] - a_band
+            out[f"psffwhm_{band}"] = fwhm
+            out[f"sky_{band}"] = sky
+            if band == "r":
+                target = flux + err * rng.standard_normal(n)
+                target_dered = asinh_mag(target, band) - a_band
+                out["expab_r"] = np.clip(
+                    observed_axis_ratio(gal["sim_q_disk"], gal["sim_r_disk_arcsec"], fwhm)
+                    + 0.03 * rng.standard_normal(n),
+                    0.05,
+                    1.0,
+                )
+                out["devab_r"] = np.clip(
+                    observed_axis_ratio(gal["sim_q_bulge"], gal["sim_r_bulge_arcsec"], fwhm)
+                    + 0.03 * rng.standard_normal(n),
+                    0.05,
+                    1.0,
+                )
+        out["primtarget"] = np.where(target_dered <= MGS_TARGET_LIMIT, PRIMTARGET_GALAXY, 32)
+        out["sectarget"] = 0
+        out["zwarning"] = np.where(rng.random(n) < FLAG_RATES["zwarning"], 4, 0)
+        out["class"] = np.where(rng.random(n) < FLAG_RATES["not_galaxy"], "QSO", "GALAXY")
+        out["clean"] = np.where(rng.random(n) < FLAG_RATES["unclean"], 0, 1)
+        out["insidemask"] = np.where(rng.random(n) < FLAG_RATES["inside_mask"], 1, 0)
+        out["type"] = 3
+        out["scienceprimary"] = 1
+        return out
+
+    def _batch(self, batch: int, size: int, seed_tag: int) -> pd.DataFrame:
+        rng = np.random.default_rng([self.cfg.seed, seed_tag, batch])
+        z, m_abs = sample_zm(rng, self.grid, size)
+        gal = draw_galaxies(rng, z, m_abs)
+        pos = self._positions(rng, size)
+        obs = self._observe(rng, gal, pos)
+        obs["z"] = z
+        obs["zerr"] = 1.5e-5 * np.exp(0.3 * rng.standard_normal(size))
+        return pd.concat([obs, gal], axis=1)
+
+    def simulate_candidates(self, n_selected: int, passes, seed_tag: int = 17) -> pd.DataFrame:
+        """Draw candidate spectra until ``n_selected`` of them pass ``passes(df)``.
+
+        ``passes`` is the query's selection as a boolean-mask function. The returned
+        table stops right after the ``n_selected``-th passing row, so the number of
+        selected rows is exact and the counts of every cut are those of real draws.
+        """
+        size = max(2 * n_selected, 4000)
+        parts, n_pass, batch = [], 0, 0
+        while n_pass < n_selected:
+            df = self._batch(batch, size, seed_tag)
+            ok = passes(df).to_numpy()
+            need = n_selected - n_pass
+            if ok.sum() >= need:
+                cut = int(np.flatnonzero(ok)[need - 1]) + 1
+                df = df.iloc[:cut]
+                ok = ok[:cut]
+            parts.append(df)
+            n_pass += int(ok.sum())
+            batch += 1
+        cand = pd.concat(parts, ignore_index=True)
+        cand["sim_index"] = np.arange(len(cand))
+        obj_in_field = cand.groupby(["run", "camcol", "field"]).cumcount().to_numpy() + 1
+        cand["objid"] = _sdss_objid(cand["run"], cand["rerun"], cand["camcol"], cand["field"], obj_in_field)
+        cand["specobjid"] = _sdss_specobjid(np.arange(len(cand)) + (0 if seed_tag == 17 else 10_000_000))
+        return cand
+
+    def add_photoz_column(self, catalog: pd.DataFrame, passes) -> pd.DataFrame:
+        """Fill ``zphot``/``dzphot`` with the B16-like estimator trained on an independent draw."""
+        reference = self.simulate_candidates(self.cfg.reference_size, passes, seed_tag=29)
+        reference = reference[passes(reference).to_numpy()]
+        zp, dzp = local_linear_photoz(reference, catalog)
+        catalog = catalog.copy()
+        catalog["zphot"] = zp
+        catalog["dzphot"] = dzp
+        return catalog
+
+    def describe(self) -> dict:
+        """JSON-serialisable description of the survey, stored in the catalog metadata."""
+        geo = self.geometry
+        return {
+            "config": dataclasses.asdict(self.cfg),
+            "model_target_density_deg2": self.target_density_deg2,
+            "geometry": {
+                "seed": geo.seed,
+                "frame_width": geo.frame_width,
+                "frame_height": geo.frame_height,
+                "regions": [dataclasses.asdict(r) for r in geo.regions],
+                "runs": [dataclasses.asdict(r) for r in geo.runs],
+            },
+        }
+
+
+def geometry_from_description(desc: dict) -> SurveyGeometry:
+    """Rebuild the :class:`SurveyGeometry` stored by :meth:`SyntheticSurvey.describe`."""
+    from .footprint import Run
+
+    g = desc["geometry"]
+    return SurveyGeometry(
+        seed=g["seed"],
+        frame_width=g["frame_width"],
+        frame_height=g["frame_height"],
+        regions=[Region(**r) for r in g["regions"]],
+        runs=[Run(**r) for r in g["runs"]],
+    )

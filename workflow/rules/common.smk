@@ -1,0 +1,61 @@
+# Helpers shared by all stages (config validation, script paths, parameters).
+import json
+import os
+import sys
+
+from snakemake.settings.types import DeploymentMethod
+from snakemake.utils import validate
+
+validate(config, schema="../schemas/config.schema.yaml", set_default=True)
+
+
+# With --sdm conda the rule's environment provides python; otherwise use the
+# interpreter running Snakemake (the project's virtualenv).
+PYTHON = (
+    "python"
+    if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
+    else sys.executable
+)
+
+
+def get_script(name):
+    """Path of a stage script in workflow/scripts."""
+    return os.path.join(workflow.basedir, "workflow", "scripts", name)
+
+
+def get_params_json(*sections):
+    """The named config sections as JSON (a job reruns only when these change)."""
+    return json.dumps({s: config[s] for s in sections}, sort_keys=True)
+
+
+def get_catalog_inputs(wildcards):
+    """Inputs of query_catalog: the SQL template and, for the file backend, the file."""
+    inputs = {"template": config["catalog"]["sql_template"]}
+    if config["catalog"]["backend"] == "file" and config["catalog"]["file"]["path"]:
+        inputs["user_catalog"] = config["catalog"]["file"]["path"]
+    return inputs
+
+
+def get_catalog_runtime(wildcards):
+    """Minutes. A CasJobs batch job can queue for hours; the rest is quick."""
+    return {"casjobs": 24 * 60, "skyserver": 6 * 60}.get(config["catalog"]["backend"], 60)
+
+
+def get_partitions(wildcards):
+    """Partition names planned by the plan_partitions checkpoint."""
+    outdir = checkpoints.plan_partitions.get().output.outdir
+    return sorted(glob_wildcards(f"{outdir}/{{part}}.parquet").part)
+
+
+def get_partition_files(wildcards):
+    """The per-partition catalog files (evaluated after the checkpoint ran)."""
+    outdir = checkpoints.plan_partitions.get().output.outdir
+    return expand(f"{outdir}/{{part}}.parquet", part=get_partitions(wildcards))
+
+
+def get_final_outputs():
+    """Everything the default target builds (grows as stages land)."""
+    return [
+        "results/catalog/catalog.parquet",
+        "results/catalog/partitions.tsv",
+    ]
