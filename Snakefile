@@ -1,12 +1,16 @@
 # Image-based photometric redshifts (Pasquet et al. 2019; Lin et al. 2022), end to end.
 # Stages and file contracts: README.md. Configuration: config.yaml (validated against
 # workflow/schemas/config.schema.yaml).
+import os
+
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# The embedded default configuration travels with the workflow; --configfile FILE
+# overrides any of its keys (e.g. with --directory elsewhere).
+configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
 include: "workflow/rules/common.smk"

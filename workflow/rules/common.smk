@@ -8,6 +8,12 @@ from snakemake.utils import validate
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
+# Shipped resources are found relative to the workflow, whatever --directory is.
+if not os.path.isabs(config["catalog"]["sql_template"]):
+    config["catalog"]["sql_template"] = os.path.join(
+        workflow.basedir, config["catalog"]["sql_template"]
+    )
+
 
 # With --sdm conda the rule's environment provides python; otherwise use the
 # interpreter running Snakemake (the project's virtualenv).

@@ -27,6 +27,10 @@ from .sql import render_sql
 log = logging.getLogger(__name__)
 
 
+#: Narrowest RA chunk worth splitting (about an arcsecond).
+MIN_CHUNK_DEG = 3e-4
+
+
 @dataclass(frozen=True)
 class SkyServerParams:
     """The ``catalog.skyserver`` config section."""
@@ -112,6 +116,11 @@ def query_skyserver(
             raise CatalogError(f"{what} failed after {params.retries} attempts: {exc}") from exc
         n = len(table)
         if n >= params.row_limit:
+            if hi - lo < MIN_CHUNK_DEG:
+                raise CatalogError(
+                    f"{what} returned {n} rows (the row limit) and cannot be split further; "
+                    "use the casjobs backend"
+                )
             mid = 0.5 * (lo + hi)
             log.warning("%s hit the %d-row limit; splitting at ra=%g", what, params.row_limit, mid)
             pending[:0] = [(lo, mid), (mid, hi)]

@@ -186,7 +186,8 @@ class SyntheticSurvey:
         out["class"] = np.where(rng.random(n) < FLAG_RATES["not_galaxy"], "QSO", "GALAXY")
         out["clean"] = np.where(rng.random(n) < FLAG_RATES["unclean"], 0, 1)
         out["insidemask"] = np.where(rng.random(n) < FLAG_RATES["inside_mask"], 1, 0)
-        out["type"] = 3
+        out["type"] = 3  # PhotoObj type GALAXY
+        out["flags"] = 0
         out["scienceprimary"] = 1
         return out
 

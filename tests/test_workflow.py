@@ -1,0 +1,102 @@
+"""The Snakemake workflow: formatting, lint, dry run and a real end-to-end run."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import REPO
+
+from photoz.io import read_parquet_metadata
+
+BIN = Path(sys.executable).parent
+SCRIPTS = sorted((REPO / "workflow" / "scripts").glob("[a-z]*.py"))
+
+
+def _run(cmd: list[str], cwd: Path = REPO, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def _snakemake(*args: str, workdir: Path) -> subprocess.CompletedProcess:
+    return _run(
+        [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir), *args],
+        timeout=900,
+    )
+
+
+def test_rules_are_snakefmt_formatted():
+    result = _run([str(BIN / "snakefmt"), "--check", "Snakefile", "workflow/rules"])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_snakemake_lint_is_clean():
+    result = _run([str(BIN / "snakemake"), "--lint"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Congratulations" in result.stdout + result.stderr
+
+
+def test_python_is_ruff_clean_and_formatted():
+    result = _run([str(BIN / "ruff"), "check", "."])
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = _run([str(BIN / "ruff"), "format", "--check", "."])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_stage_scripts_have_help(script):
+    result = _run([sys.executable, str(script), "--help"])
+    assert result.returncode == 0 and "usage:" in result.stdout, result.stderr
+
+
+def test_default_config_dry_run_plans_the_stages(tmp_path):
+    result = _snakemake("-n", workdir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for rule in ("query_catalog", "plan_partitions", "list_partitions"):
+        assert rule in result.stdout
+
+
+@pytest.mark.slow
+def test_end_to_end_tiny_run(tmp_path):
+    """A real run of every implemented stage on a tiny survey, then a no-op rerun."""
+    override = {
+        "synthetic": {"n_galaxies": 240, "reference_size": 600, "seed": 5},
+        "partitions": {"max_galaxies": 90},
+    }
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(yaml.safe_dump(override))
+    result = _snakemake("--cores", "2", "--configfile", str(cfg), workdir=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    catalog = pd.read_parquet(tmp_path / "results/catalog/catalog.parquet")
+    assert len(catalog) == 240
+    meta = read_parquet_metadata(tmp_path / "results/catalog/catalog.parquet")
+    assert meta["synthetic"]["config"]["seed"] == 5
+    summary = pd.read_csv(tmp_path / "results/catalog/partitions.tsv", sep="\t")
+    assert summary["n_galaxies"].sum() == 240 and summary["n_galaxies"].max() <= 90
+    assert len(summary) >= 3
+    assert sorted(p.stem for p in (tmp_path / "results/partitions").glob("*.parquet")) == list(
+        summary["partition"]
+    )
+    for rule in ("query_catalog", "plan_partitions", "list_partitions"):
+        assert (tmp_path / f"logs/{rule}/{rule}.log").exists()
+        bench = pd.read_csv(tmp_path / f"logs/benchmarks/{rule}/{rule}.tsv", sep="\t")
+        assert {"s", "max_rss"} <= set(bench.columns)
+    assert not list(tmp_path.rglob("*.tmp")), "no temporary file may survive"
+
+    again = _snakemake("--cores", "2", "--configfile", str(cfg), "-n", workdir=tmp_path)
+    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_readme_opens_with_the_two_commands():
+    lines = (REPO / "README.md").read_text().splitlines()
+    block = lines[lines.index("```bash") + 1 : lines.index("```bash") + 3]
+    assert block[0].endswith(".venv/bin/snakemake --cores all")
+    assert block[1].endswith(".venv/bin/python -m pytest")
+    ci = (REPO / ".ci" / "run").read_text()
+    assert block[1].replace("pip install", "pip install -q") in ci
+    assert shutil.which("python3")
