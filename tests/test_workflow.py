@@ -100,3 +100,22 @@ def test_readme_opens_with_the_two_commands():
     ci = (REPO / ".ci" / "run").read_text()
     assert block[1].replace("pip install", "pip install -q") in ci
     assert shutil.which("python3")
+
+
+def test_conda_envs_match_the_pip_dependencies():
+    """Every package of envs/*.yaml is a pyproject dependency with the same lower bound."""
+    import re
+    import tomllib
+
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    pins = dict(re.match(r"([A-Za-z0-9_.-]+)>=([\d.]+)", d).groups() for d in deps)
+    envs = sorted((REPO / "envs").glob("*.yaml"))
+    assert envs
+    for env in envs:
+        for dep in yaml.safe_load(env.read_text())["dependencies"]:
+            name, _, bound = dep.partition(" ")
+            if name == "python":
+                assert bound == "=3.11"
+                continue
+            assert name in pins, f"{env.name}: {name} is not a pip dependency"
+            assert bound == f">={pins[name]}", f"{env.name}: {name} {bound} vs >={pins[name]}"

@@ -15,7 +15,7 @@ rule query_catalog:
         "../../envs/catalog.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=get_catalog_mem_mb,
         runtime=get_catalog_runtime,
     params:
         python=PYTHON,

@@ -47,6 +47,13 @@ def get_catalog_runtime(wildcards):
     return {"casjobs": 24 * 60, "skyserver": 6 * 60}.get(config["catalog"]["backend"], 60)
 
 
+def get_catalog_mem_mb(wildcards):
+    """MB. Synthetic generation measured at ~940 MB for 50k galaxies (bench_catalog.py)."""
+    if config["catalog"]["backend"] == "synthetic":
+        return int(1500 + 0.03 * config["synthetic"]["n_galaxies"])
+    return 8000
+
+
 def get_partitions(wildcards):
     """Partition names planned by the plan_partitions checkpoint."""
     outdir = checkpoints.plan_partitions.get().output.outdir
