@@ -21,9 +21,10 @@ wildcard_constraints:
 
 
 include: "workflow/rules/catalog.smk"
+include: "workflow/rules/frames.smk"
 
 
 rule all:
     default_target: True
     input:
-        get_final_outputs(),
+        get_final_outputs,

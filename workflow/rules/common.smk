@@ -66,9 +66,22 @@ def get_partition_files(wildcards):
     return expand(f"{outdir}/{{part}}.parquet", part=get_partitions(wildcards))
 
 
-def get_final_outputs():
+def get_partition_frames_dir(wildcards):
+    """Directory where a partition sees its frames (SAS layout inside)."""
+    return os.path.join(config["frames"]["cache_dir"], "partitions", wildcards.part)
+
+
+def get_frames_dir_output():
+    """fetch_frames' frame directory; temporary when frames.temporary is set."""
+    path = directory(os.path.join(config["frames"]["cache_dir"], "partitions", "{part}"))
+    return temp(path) if config["frames"]["temporary"] else path
+
+
+def get_final_outputs(wildcards):
     """Everything the default target builds (grows as stages land)."""
+    parts = get_partitions(wildcards)
     return [
         "results/catalog/catalog.parquet",
         "results/catalog/partitions.tsv",
+        *expand("results/frames/manifest/{part}.parquet", part=parts),
     ]

@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+import _bootstrap  # noqa: F401  (puts workflow/ on sys.path)
+
+# isort: split
 from photoz.io import atomic_path
 from photoz.partitions import summarize_partitions
-
-import _bootstrap  # noqa: F401  (puts workflow/ on sys.path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,10 +12,11 @@ import sys
 
 import numpy as np
 
+import _bootstrap  # noqa: F401  (puts workflow/ on sys.path)
+
+# isort: split
 from photoz.cli import add_config_arguments, resolve_config, setup_logging
 from photoz.partitions import PartitionParams, plan_partitions
-
-import _bootstrap  # noqa: F401  (puts workflow/ on sys.path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+import _bootstrap  # noqa: F401  (puts workflow/ on sys.path)
+
+# isort: split
 from photoz.catalog.query import run_query_catalog
 from photoz.catalog.selection import CatalogError
 from photoz.cli import add_config_arguments, resolve_config, setup_logging
-
-import _bootstrap  # noqa: F401  (puts workflow/ on sys.path)
 
 
 def main(argv: list[str] | None = None) -> int:

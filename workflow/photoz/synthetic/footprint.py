@@ -56,6 +56,20 @@ SEEING_R = 1.35
 _SEEING_BAND = np.array([1.12, 1.05, 1.0, 0.96, 0.95])
 
 
+#: Offset of each band's frame centre from the r frame's, arcsec along (mu, nu): the
+#: filters sit in different rows of the camera. Measured on the CRVALs of the real
+#: frames of run 2583, camcol 2, field 136.
+BAND_OFFSET_ARCSEC = {
+    "u": (-2.46, -1.97),
+    "g": (-4.35, -1.28),
+    "r": (0.0, 0.0),
+    "i": (-1.19, 0.10),
+    "z": (-2.61, -0.48),
+}
+#: Pixel scale of each band's frames, arcsec (sqrt |det CD| of the same real frames).
+BAND_PIXEL_SCALE = {"u": 0.395897, "g": 0.395961, "r": 0.396012, "i": 0.395937, "z": 0.395942}
+
+
 def gc_to_radec(
     mu: np.ndarray, nu: np.ndarray, incl: float, node: float = NODE_DEG
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -208,6 +222,82 @@ class SurveyGeometry:
         assert best is not None, f"region {region.name} has no first-epoch run"
         return best[0], best[1], best[2]
 
+    def run_by_number(self, run: int) -> Run:
+        """The :class:`Run` with this run number."""
+        if not hasattr(self, "_runs_by_number"):
+            self._runs_by_number = {r.run: r for r in self.runs}
+        return self._runs_by_number[run]
+
+    def field_start_mu(self, run: Run, field_: int | np.ndarray) -> np.ndarray:
+        """mu of the first row of ``field_`` in ``run`` (degrees)."""
+        return run.mu_start + (np.asarray(field_) - FIRST_FIELD) * self.field_step_deg
+
+    def frame_centre(self, run: Run, camcol: int, field_: int, band: str) -> tuple[float, float]:
+        """(mu, nu) of the reference pixel of frame (run, camcol, field) in ``band``."""
+        d_mu, d_nu = BAND_OFFSET_ARCSEC[band]
+        mu = self.field_start_mu(run, field_) + (self.frame_height - 1) / 2.0 * self.pixel_deg
+        nu = self.camcol_nu(run.strip, camcol) + run.nu_offset
+        return float(mu + d_mu / 3600.0), float(nu + d_nu / 3600.0)
+
+    def frame_header_wcs(self, run: Run, camcol: int, field_: int, band: str) -> dict:
+        """TAN WCS keywords of a frame, oriented like real SDSS frames.
+
+        Columns (NAXIS1) run across the scan (+nu), rows (NAXIS2) along it (+mu); the CD
+        matrix is the scan direction's angle on the sky, so on the equator it is
+        axis-swapped exactly as in real frames (CD1_2 = CD2_1 = +scale).
+        """
+        mu_c, nu_c = self.frame_centre(run, camcol, field_, band)
+        ra0, dec0 = gc_to_radec(np.array([mu_c]), np.array([nu_c]), run.incl)
+        ra1, dec1 = gc_to_radec(np.array([mu_c + 1e-4]), np.array([nu_c]), run.incl)
+        d_ra = ((ra1 - ra0 + 180.0) % 360.0 - 180.0) * np.cos(np.radians(dec0))
+        theta = float(np.arctan2(d_ra, dec1 - dec0)[0])  # +mu, east of north
+        scale = BAND_PIXEL_SCALE[band] / 3600.0
+        return {
+            "CTYPE1": "RA---TAN",
+            "CTYPE2": "DEC--TAN",
+            "CUNIT1": "deg",
+            "CUNIT2": "deg",
+            "CRPIX1": self.frame_width / 2.0 + 1.0,
+            "CRPIX2": (self.frame_height + 1) / 2.0,
+            "CRVAL1": float(ra0[0]),
+            "CRVAL2": float(dec0[0]),
+            "CD1_1": -scale * np.cos(theta),
+            "CD1_2": scale * np.sin(theta),
+            "CD2_1": scale * np.sin(theta),
+            "CD2_2": scale * np.cos(theta),
+        }
+
+    def frame_wcs(self, run: Run, camcol: int, field_: int, band: str):
+        """Astropy WCS of frame (run, camcol, field) in ``band``."""
+        from astropy.wcs import WCS
+
+        hdr = self.frame_header_wcs(run, camcol, field_, band)
+        wcs = WCS(naxis=2)
+        wcs.wcs.ctype = [hdr["CTYPE1"], hdr["CTYPE2"]]
+        wcs.wcs.crpix = [hdr["CRPIX1"], hdr["CRPIX2"]]
+        wcs.wcs.crval = [hdr["CRVAL1"], hdr["CRVAL2"]]
+        wcs.wcs.cd = [[hdr["CD1_1"], hdr["CD1_2"]], [hdr["CD2_1"], hdr["CD2_2"]]]
+        wcs.pixel_shape = (self.frame_width, self.frame_height)
+        return wcs
+
+    def candidate_frames(
+        self, region: Region, mu: float, nu: float, margin_deg: float
+    ) -> list[tuple[Run, int, int]]:
+        """(run, camcol, field) of every frame of ``region``'s runs whose nominal
+        rectangle comes within ``margin_deg`` of (mu, nu): a superset for exact tests."""
+        out = []
+        half_w = 0.5 * self.frame_width_deg + margin_deg
+        length = self.frame_height * self.pixel_deg
+        for run in self.runs_of(region.name):
+            for camcol in range(1, N_CAMCOLS + 1):
+                if abs(nu - run.nu_offset - self.camcol_nu(run.strip, camcol)) > half_w:
+                    continue
+                lo = int(np.floor((mu - margin_deg - length - run.mu_start) / self.field_step_deg))
+                hi = int(np.floor((mu + margin_deg - run.mu_start) / self.field_step_deg))
+                for k in range(lo, hi + 1):
+                    out.append((run, camcol, FIRST_FIELD + k))
+        return out
+
     def conditions(self, run: int, camcol: int, field_: int, band: str) -> FrameConditions:
         """Deterministic observing conditions of frame (run, camcol, field) in ``band``."""
         b = BANDS.index(band)
@@ -275,7 +365,10 @@ def build_geometry(
             # Epochs start at different places and point slightly differently, so their
             # pixel grids never line up (as for the Stripe 82 repeat scans).
             mu_start = region.mu_min - 2.0 * geo.field_step_deg - rng.uniform(0, geo.field_step_deg)
-            nu_offset = 0.0 if epoch == 0 else rng.normal(0.0, 20.0 / 3600.0)
+            # Pointing jitter well inside the strips' overlap (7.5% of a frame width), so
+            # every epoch covers the whole region as in the real Stripe 82.
+            jitter = np.clip(rng.normal(0.0, 0.01), -0.03, 0.03) * geo.frame_width_deg
+            nu_offset = 0.0 if epoch == 0 else float(jitter)
             for strip in ("N", "S"):
                 run_number += 1 + int(rng.integers(0, 40))
                 geo.runs.append(Run(run_number, name, stripe, incl, strip, epoch, mu_start, nu_offset))
