@@ -22,6 +22,7 @@ wildcard_constraints:
 
 include: "workflow/rules/catalog.smk"
 include: "workflow/rules/frames.smk"
+include: "workflow/rules/resample.smk"
 
 
 rule all:

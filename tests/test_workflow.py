@@ -7,12 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 from conftest import REPO
 
 from photoz.io import read_parquet_metadata
+from photoz.resample.cubes import read_cubes
 
 BIN = Path(sys.executable).parent
 SCRIPTS = sorted((REPO / "workflow" / "scripts").glob("[a-z]*.py"))
@@ -64,8 +66,16 @@ def test_default_config_dry_run_plans_the_stages(tmp_path):
 def test_end_to_end_tiny_run(tmp_path):
     """A real run of every implemented stage on a tiny survey, then a no-op rerun."""
     override = {
-        "synthetic": {"n_galaxies": 240, "reference_size": 600, "seed": 5},
+        "synthetic": {
+            "n_galaxies": 240,
+            "reference_size": 600,
+            "seed": 5,
+            "frame_width": 512,
+            "frame_height": 372,
+            "deep_epochs": 2,
+        },
         "partitions": {"max_galaxies": 90},
+        "frames": {"temporary": True},
     }
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text(yaml.safe_dump(override))
@@ -86,6 +96,28 @@ def test_end_to_end_tiny_run(tmp_path):
         assert (tmp_path / f"logs/{rule}/{rule}.log").exists()
         bench = pd.read_csv(tmp_path / f"logs/benchmarks/{rule}/{rule}.tsv", sep="\t")
         assert {"s", "max_rss"} <= set(bench.columns)
+    for part in summary["partition"]:
+        index = pd.read_parquet(tmp_path / f"results/frames/index/{part}.parquet")
+        manifest = pd.read_parquet(tmp_path / f"results/frames/manifest/{part}.parquet")
+        members = pd.read_parquet(tmp_path / f"results/partitions/{part}.parquet")
+        assert set(index["objid"]) == set(members["objid"]), "every galaxy has frames"
+        assert set(index["band"]) == set("ugriz")
+        assert set(manifest["status"]) == {"rendered"}
+        assert set(manifest["path"]) == set(index["path"])
+        # frames.temporary: the partition's frames were deleted once its cubes existed.
+        assert not (tmp_path / f"resources/frames/partitions/{part}").exists()
+        table, cubes, weights = read_cubes(tmp_path / f"results/cubes/{part}.parquet")
+        assert list(table["objid"]) == list(members["objid"])
+        assert cubes.shape == (len(members), 5, 64, 64) and np.isfinite(cubes).all()
+        # Every galaxy lies inside the survey, so every band has data at its centre.
+        assert (weights[:, :, 31:33, 31:33] > 0).all()
+        assert (table[[f"n_frames_{b}" for b in "ugriz"]] >= 1).all().all()
+        # The cutout's r-band light tracks the catalog's Petrosian flux.
+        central = cubes[:, 2, 16:48, 16:48].sum(axis=(1, 2))
+        petro = 10 ** (-0.4 * (members["petromag_r"] - 22.5))
+        assert np.corrcoef(np.log(np.clip(central, 1e-3, None)), np.log(petro))[0, 1] > 0.9
+        for rule in ("index_frames", "fetch_frames", "resample_cubes"):
+            assert (tmp_path / f"logs/benchmarks/{rule}/{part}.tsv").exists()
     assert not list(tmp_path.rglob("*.tmp")), "no temporary file may survive"
 
     again = _snakemake("--cores", "2", "--configfile", str(cfg), "-n", workdir=tmp_path)

@@ -83,5 +83,5 @@ def get_final_outputs(wildcards):
     return [
         "results/catalog/catalog.parquet",
         "results/catalog/partitions.tsv",
-        *expand("results/frames/manifest/{part}.parquet", part=parts),
+        *expand("results/cubes/{part}.parquet", part=parts),
     ]

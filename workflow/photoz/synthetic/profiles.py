@@ -19,6 +19,8 @@ PSF_BETA = 3.5
 PSF_RADIUS_FWHM = 3.0
 #: Pixels within which profile cores are softened (sub-pixel, invisible after the PSF).
 CORE_SOFTENING_PX = 1.0
+#: Smallest effective radius rendered, pixels (smaller components are unresolved).
+MIN_RE_PX = 0.3
 #: (taper start, zero) in units of r_e.
 TRUNCATION = {"bulge": (7.0, 8.0), "disk": (3.0, 4.0)}
 
@@ -106,6 +108,9 @@ def render_galaxy(
     """
     # The model only needs the truncated profile; the PSF's reach is added by the
     # full convolution, so compact galaxies cost a small grid.
+    # Components far smaller than a pixel are unresolved: give them a minimum size so
+    # their truncated profile still reaches beyond the softened core.
+    components = [(k, f, max(re, MIN_RE_PX), q, pa) for k, f, re, q, pa in components]
     reach = max(TRUNCATION[c[0]][1] * c[2] for c in components)
     half = int(min(np.ceil(reach) + 1, max_half))
     s = min(oversampling(c[2]) for c in components)

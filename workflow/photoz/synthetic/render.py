@@ -154,6 +154,8 @@ class FrameRenderer:
                 comps = [("bulge", fb[k], rb[k], qb[k], pa[k]), ("disk", fd[k], rd[k], qd[k], pa[k])]
                 add(*render_galaxy(gx[k], gy[k], comps, fwhm_px, pixel_to_sky))
 
+        if not np.all(np.isfinite(signal)):
+            raise ValueError(f"frame {key}: the source model has non-finite pixels")
         # Sky (DN) on the coarse grid the SDSS files carry, interpolated like the reader.
         rng = np.random.default_rng([self.seed, 23, key.run, key.camcol, key.field, BANDS.index(band)])
         nx, ny = int(np.ceil(width / SKY_GRID_STEP)), int(np.ceil(height / SKY_GRID_STEP)) + 6
