@@ -44,6 +44,8 @@ def survey_catalog(tmp_path_factory) -> tuple[pd.DataFrame, dict, Path]:
     """A 10,000-galaxy synthetic catalog: (table, parquet metadata, path)."""
     out = tmp_path_factory.mktemp("survey")
     cfg = small_config(n_galaxies=SURVEY_SIZE, seed=20190101, reference_size=5000)
+    # Pinned (not the default config's) so partition tests see a fixed sky density.
+    cfg["synthetic"].update(density_boost=20.0, deep_epochs=8)
     run_query_catalog(cfg, out / "catalog.parquet", out / "rejected.parquet")
     path = out / "catalog.parquet"
     return pd.read_parquet(path), read_parquet_metadata(path), path

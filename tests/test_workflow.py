@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import REPO
+from scipy.stats import spearmanr
 
 from photoz.io import read_parquet_metadata
 from photoz.resample.cubes import read_cubes
@@ -58,8 +59,10 @@ def test_stage_scripts_have_help(script):
 def test_default_config_dry_run_plans_the_stages(tmp_path):
     result = _snakemake("-n", workdir=tmp_path)
     assert result.returncode == 0, result.stderr
-    for rule in ("query_catalog", "plan_partitions", "list_partitions"):
+    # Stages after the plan_partitions checkpoint join the DAG once it has run.
+    for rule in ("query_catalog", "plan_partitions"):
         assert rule in result.stdout
+    assert "checkpoint" in result.stdout
 
 
 @pytest.mark.slow
@@ -112,10 +115,14 @@ def test_end_to_end_tiny_run(tmp_path):
         # Every galaxy lies inside the survey, so every band has data at its centre.
         assert (weights[:, :, 31:33, 31:33] > 0).all()
         assert (table[[f"n_frames_{b}" for b in "ugriz"]] >= 1).all().all()
-        # The cutout's r-band light tracks the catalog's Petrosian flux.
-        central = cubes[:, 2, 16:48, 16:48].sum(axis=(1, 2))
-        petro = 10 ** (-0.4 * (members["petromag_r"] - 22.5))
-        assert np.corrcoef(np.log(np.clip(central, 1e-3, None)), np.log(petro))[0, 1] > 0.9
+        # The cutouts hold the galaxies' true light (plus neighbours' and noise): the
+        # median ratio of cutout flux to true r flux is ~1 and the ranks agree.
+        true = (members["sim_flux_bulge_r"] + members["sim_flux_disk_r"]) * 10 ** (
+            -0.4 * 2.751 * members["e_bv_sfd"]
+        )
+        ratio = cubes[:, 2].sum(axis=(1, 2)) / true
+        assert 0.95 < np.median(ratio) < 1.1, np.median(ratio)
+        assert spearmanr(cubes[:, 2, 16:48, 16:48].sum(axis=(1, 2)), true).statistic > 0.8
         for rule in ("index_frames", "fetch_frames", "resample_cubes"):
             assert (tmp_path / f"logs/benchmarks/{rule}/{part}.tsv").exists()
     assert not list(tmp_path.rglob("*.tmp")), "no temporary file may survive"

@@ -43,18 +43,24 @@ def lanczos3_weights(frac: np.ndarray) -> np.ndarray:
 
     L3(t) = sinc(t) sinc(t/3) at t = f+2 ... f-3, computed as SWarp does, from
     sin(pi f) and sin/cos(pi f / 3) with the taps' sign alternation (3 trigonometric
-    calls per sample instead of 12), then normalised to unit sum.
+    calls per sample instead of 12), tap by tap to avoid large temporaries, then
+    normalised to unit sum; exactly [0, 0, 1, 0, 0, 0] when |f| < 1e-5.
     """
-    f = np.asarray(frac, dtype=np.float64)[..., None]
-    t = f + _K
+    f = np.asarray(frac, dtype=np.float64)
+    exact = np.abs(f) < 1e-5
+    f = np.where(exact, 0.5, f)  # placeholder, replaced below; avoids 0/0
     sin_pf = np.sin(np.pi * f)
-    a = np.pi * f / 3.0
-    sin3 = np.sin(a) * _COS_K3 + np.cos(a) * _SIN_K3  # sin(pi (f + k) / 3)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        w = _SIGN * sin_pf * sin3 / (t * t)
-    exact = np.abs(frac) < 1e-5
-    w[exact] = np.array([0.0, 0.0, 1.0, 0.0, 0.0, 0.0])
-    return w / w.sum(axis=-1, keepdims=True)
+    a = (np.pi / 3.0) * f
+    sin_a, cos_a = np.sin(a), np.cos(a)
+    w = np.empty(f.shape + (6,))
+    for j in range(6):
+        t = f + _K[j]
+        w[..., j] = (_SIGN[j] * _COS_K3[j]) * sin_a + (_SIGN[j] * _SIN_K3[j]) * cos_a
+        w[..., j] *= sin_pf / (t * t)
+    w /= w.sum(axis=-1, keepdims=True)
+    if np.any(exact):
+        w[exact] = np.array([0.0, 0.0, 1.0, 0.0, 0.0, 0.0])
+    return w
 
 
 def cutout_offsets(
@@ -107,23 +113,32 @@ def map_approx(wcs, ra0: np.ndarray, dec0: np.ndarray, size: int = CUTOUT_SIZE, 
     return np.einsum("ijk,nk->nij", basis, cx), np.einsum("ijk,nk->nij", basis, cy)
 
 
-def interpolate(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lanczos-3 values at 1-based input positions; returns (values, valid mask)."""
+def interpolate(
+    image: np.ndarray, x: np.ndarray, y: np.ndarray, chunk: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lanczos-3 values at 1-based input positions (N, H, W); returns (values, valid).
+
+    The 6x6 windows are gathered with one flat index per sample (window origin plus a
+    constant offset table) and contracted with the separable taps, ``chunk`` cutouts at
+    a time to keep the gathered block in cache.
+    """
     ny, nx = image.shape
-    ix = np.trunc(x).astype(np.int64)
-    iy = np.trunc(y).astype(np.int64)
-    valid = (ix - 3 >= 0) & (ix + 3 <= nx) & (iy - 3 >= 0) & (iy + 3 <= ny)
-    kx = lanczos3_weights(x - ix)
-    ky = lanczos3_weights(y - iy)
-    ix = np.where(valid, ix, 3)
-    iy = np.where(valid, iy, 3)
+    offsets = (np.arange(6)[:, None] * nx + np.arange(6)[None, :]).ravel()
     flat = np.ascontiguousarray(image, dtype=np.float64).ravel()
-    out = np.zeros(x.shape)
-    cols = ix[..., None] - 3 + np.arange(6)  # 0-based columns of the window
-    for a in range(6):
-        row = (iy - 3 + a)[..., None] * nx + cols
-        out += ky[..., a] * np.einsum("...b,...b->...", kx, flat[row])
-    return np.where(valid, out, 0.0), valid
+    out = np.empty(x.shape)
+    valid = np.empty(x.shape, dtype=bool)
+    for start in range(0, x.shape[0], chunk):
+        sl = slice(start, start + chunk)
+        ix = np.trunc(x[sl]).astype(np.int64)
+        iy = np.trunc(y[sl]).astype(np.int64)
+        ok = (ix - 3 >= 0) & (ix + 3 <= nx) & (iy - 3 >= 0) & (iy + 3 <= ny)
+        kx = lanczos3_weights(x[sl] - ix)
+        ky = lanczos3_weights(y[sl] - iy)
+        origin = np.where(ok, (iy - 3) * nx + (ix - 3), 0)
+        window = flat[origin[..., None] + offsets].reshape(origin.shape + (6, 6))
+        out[sl] = np.where(ok, ((window @ kx[..., None])[..., 0] * ky).sum(axis=-1), 0.0)
+        valid[sl] = ok
+    return out, valid
 
 
 def pixel_area(wcs, x: float, y: float) -> float:
