@@ -87,22 +87,9 @@ def render_frames(frames: pd.DataFrame, renderer, dest_paths: list[Path], worker
             tasks.append((int(f.run), int(f.camcol), int(f.field), f.band, str(dest)))
     _RENDERER = renderer
     progress = tqdm(total=len(tasks), desc="render frames", unit="frame", mininterval=5)
-    if workers > 1 and len(tasks) > 1:
-        ctx = multiprocessing.get_context("fork")  # workers inherit the renderer
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            outcomes = pool.map(_render_task, tasks)
-            for path, size, secs in outcomes:
-                results[path] = {
-                    "status": "rendered",
-                    "bytes": size,
-                    "attempts": 1,
-                    "seconds": secs,
-                    "reason": "",
-                }
-                progress.update()
-    else:
-        for task in tasks:
-            path, size, secs = _render_task(task)
+
+    def record(outcomes) -> None:
+        for path, size, secs in outcomes:
             results[path] = {
                 "status": "rendered",
                 "bytes": size,
@@ -111,6 +98,13 @@ def render_frames(frames: pd.DataFrame, renderer, dest_paths: list[Path], worker
                 "reason": "",
             }
             progress.update()
+
+    if workers > 1 and len(tasks) > 1:
+        ctx = multiprocessing.get_context("fork")  # workers inherit the renderer
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            record(pool.map(_render_task, tasks))
+    else:
+        record(map(_render_task, tasks))
     progress.close()
     return [results[str(d)] for d in dest_paths]
 
