@@ -27,7 +27,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
-from photoz.frames.reader import read_frame  # noqa: E402
+from photoz.frames.reader import background_rms, read_frame  # noqa: E402
 from photoz.resample import lanczos  # noqa: E402
 from photoz.resample.swarp import available, decompress, swarp_cutout  # noqa: E402
 
@@ -59,8 +59,8 @@ def main() -> int:
     rng = np.random.default_rng(0)
     x, y = rng.uniform(40, 2008, args.cutouts), rng.uniform(40, 1450, args.cutouts)
     ra, dec = wcs.all_pix2world(x, y, 1)
-    t_back = timed(lambda: lanczos.background_sigma(frame.image))
-    backsig = lanczos.background_sigma(frame.image)
+    t_back = timed(lambda: background_rms(frame.image))
+    backsig = background_rms(frame.image)
     lanczos.resample_frame(frame.image, wcs, ra[:4], dec[:4], backsig)  # warm-up
     t_ours = (
         timed(lambda: lanczos.resample_frame(frame.image, wcs, ra, dec, backsig), repeat=3) / args.cutouts
@@ -120,7 +120,7 @@ def main() -> int:
     t0 = time.perf_counter()
     for band in "ugriz":
         f = read_frame(FIXTURES / FRAME.format(band))
-        v, w = lanczos.resample_frame(f.image, f.wcs, ra, dec, lanczos.background_sigma(f.image))
+        v, w = lanczos.resample_frame(f.image, f.wcs, ra, dec, background_rms(f.image))
         lanczos.combine(v[None, 0], w[None, 0])
     dt = time.perf_counter() - t0
     print(

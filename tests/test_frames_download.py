@@ -103,3 +103,20 @@ def test_temporary_mode_downloads_into_the_partition_directory(sas_tree, tmp_pat
     assert list(manifest["status"]) == ["downloaded"]
     path = Path(manifest["path"][0])
     assert path.is_file() and path.stat().st_nlink == 1 and path.is_relative_to(part_dir)
+
+
+def test_fixture_frames_read_and_noise_recipe_matches_background_rms():
+    """All five real frames read, and the datamodel noise recipe (photoField gain and
+    dark variance) gives a median per-pixel error within 10% of the background RMS."""
+    from photoz.frames.reader import background_rms, read_photofield
+
+    photofield = FIXTURES / "dr12/boss/photoObj/301/2583/2/photoField-002583-2.fits"
+    for band in "ugriz":
+        frame = read_frame(FIXTURES / frame_relpath(2583, 301, 2, 136, band))
+        assert frame.image.shape == (1489, 2048) and frame.band == band
+        assert frame.header["BUNIT"] == "nanomaggy" and frame.calib.shape == (2048,)
+        gain, dark = read_photofield(photofield, 136, band)
+        err = frame.error_image(gain, dark)
+        ratio = np.median(err) / background_rms(frame.image)
+        assert 0.9 < ratio < 1.1, (band, ratio)
+    assert read_photofield(photofield, 136, "i") == (pytest.approx(5.195), pytest.approx(6.25))

@@ -86,6 +86,29 @@ def _strip_html(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text)).strip()[:500]
 
 
+def run_sql(
+    sql: str,
+    what: str,
+    data_release: int,
+    timeout_s: float,
+    retries: int,
+    backoff_s: float,
+    sleep: Callable[[float], None] = time.sleep,
+) -> pd.DataFrame:
+    """One SkyServer SQL search through astroquery, retried on transient failures;
+    errors become :class:`CatalogError` naming ``what``."""
+    from astroquery.sdss import SDSS
+
+    def once() -> pd.DataFrame:
+        response = SDSS.query_sql_async(sql, timeout=timeout_s, data_release=data_release, cache=False)
+        return parse_skyserver_response(response, what)
+
+    try:
+        return with_retries(once, what, retries, backoff_s, sleep=sleep)
+    except (TransientError, requests.RequestException) as exc:
+        raise CatalogError(f"{what} failed after {retries} attempts: {exc}") from exc
+
+
 def query_skyserver(
     selection: SelectionParams,
     data_release: int,
@@ -94,8 +117,6 @@ def query_skyserver(
     sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[pd.DataFrame, dict]:
     """Run the P19 query chunk by chunk; return the joined table and provenance."""
-    from astroquery.sdss import SDSS
-
     pending = list(ra_chunks(params.n_chunks))
     frames: list[pd.DataFrame] = []
     chunk_log = []
@@ -104,16 +125,7 @@ def query_skyserver(
         sql = render_sql(selection, template, extra_where=_ra_condition(lo, hi))
         what = f"SkyServer DR{data_release} chunk ra in [{lo:g}, {hi:g})"
 
-        def run_chunk(sql: str = sql, what: str = what) -> pd.DataFrame:
-            response = SDSS.query_sql_async(
-                sql, timeout=params.timeout_s, data_release=data_release, cache=False
-            )
-            return parse_skyserver_response(response, what)
-
-        try:
-            table = with_retries(run_chunk, what, params.retries, params.backoff_s, sleep=sleep)
-        except (TransientError, requests.RequestException) as exc:
-            raise CatalogError(f"{what} failed after {params.retries} attempts: {exc}") from exc
+        table = run_sql(sql, what, data_release, params.timeout_s, params.retries, params.backoff_s, sleep)
         n = len(table)
         if n >= params.row_limit:
             if hi - lo < MIN_CHUNK_DEG:

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..catalog.retry import TransientError, with_retries
 from ..catalog.selection import CatalogError
-from ..catalog.skyserver import parse_skyserver_response
+from ..catalog.skyserver import run_sql
 
 FIELD_COLUMNS = ["run", "rerun", "camcol", "field", "ramin", "ramax", "decmin", "decmax"]
 #: Margin around each box: half a frame diagonal (0.14 deg) plus a cutout.
@@ -72,21 +71,11 @@ def query_fields(
     sleep: Callable[[float], None] = time.sleep,
 ) -> pd.DataFrame:
     """All ``Field`` rows that may overlap the galaxies' cutouts."""
-    from astroquery.sdss import SDSS
-
     parts = []
     for ra_lo, ra_hi, dec_lo, dec_hi in field_boxes(galaxies, params.box_deg):
         what = f"Field query DR{release} box ra [{ra_lo:.3f}, {ra_hi:.3f}] dec [{dec_lo:.3f}, {dec_hi:.3f}]"
         sql = field_sql(ra_lo, ra_hi, dec_lo, dec_hi, params.rerun)
-
-        def run(sql: str = sql, what: str = what) -> pd.DataFrame:
-            resp = SDSS.query_sql_async(sql, timeout=params.timeout_s, data_release=release, cache=False)
-            return parse_skyserver_response(resp, what)
-
-        try:
-            parts.append(with_retries(run, what, params.retries, params.backoff_s, sleep=sleep))
-        except TransientError as exc:
-            raise CatalogError(f"{what} failed after {params.retries} attempts: {exc}") from exc
+        parts.append(run_sql(sql, what, release, params.timeout_s, params.retries, params.backoff_s, sleep))
     parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame(columns=FIELD_COLUMNS)

@@ -27,9 +27,9 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from ..constants import BANDS
-from ..frames.reader import read_frame
+from ..frames.reader import background_rms, read_frame
 from ..io import atomic_path
-from .lanczos import CUTOUT_SIZE, background_sigma, combine, resample_frame
+from .lanczos import CUTOUT_SIZE, combine, resample_frame
 
 log = logging.getLogger(__name__)
 CUBE_LEN = len(BANDS) * CUTOUT_SIZE * CUTOUT_SIZE
@@ -52,7 +52,7 @@ def _lanczos_band(frames: pd.DataFrame, positions: pd.DataFrame, method: str):
         ids = group["objid"].to_numpy()
         pos = positions.loc[ids]
         values, weights = resample_frame(
-            frame.image, frame.wcs, pos["ra"].to_numpy(), pos["dec"].to_numpy(), background_sigma(frame.image)
+            frame.image, frame.wcs, pos["ra"].to_numpy(), pos["dec"].to_numpy(), background_rms(frame.image)
         )
         for k, objid in enumerate(ids):
             if weights[k].any():

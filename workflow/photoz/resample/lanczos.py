@@ -23,9 +23,9 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import sep
 
 from ..frames.geometry import gnomonic_to_sky
+from ..frames.reader import background_rms
 
 CUTOUT_SIZE = 64
 OUTPUT_SCALE_DEG = 0.396 / 3600.0
@@ -161,12 +161,6 @@ def output_pixel_area(ra0: float, dec0: float, ra: float, dec: float) -> float:
     return OUTPUT_SCALE_DEG**2 * cos_t**3
 
 
-def background_sigma(image: np.ndarray) -> float:
-    """SWarp's global background RMS (BACK_SIZE 128, BACK_FILTERSIZE 3) via sep."""
-    data = np.ascontiguousarray(image, dtype=np.float32)
-    return float(sep.Background(data, bw=128, bh=128, fw=3, fh=3).globalrms)
-
-
 def resample_frame(
     image: np.ndarray,
     wcs,
@@ -188,7 +182,7 @@ def resample_frame(
         x, y = map_approx(wcs, ra0, dec0)
     values, valid = interpolate(image, x, y)
     if backsig is None:
-        backsig = background_sigma(image)
+        backsig = background_rms(image)
     ny, nx = image.shape
     cx, cy = (nx + 1) / 2.0, (ny + 1) / 2.0
     c_ra, c_dec = wcs.all_pix2world(cx, cy, 1)
