@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -220,3 +222,47 @@ def test_median_combine_weights_follow_swarp():
     np.testing.assert_allclose(wout3, 14.0)
     none, wnone = combine(v, np.zeros_like(w), "MEDIAN")
     assert (none == 0).all() and (wnone == 0).all()
+
+
+@needs_swarp
+@pytest.mark.slow
+def test_partition_cubes_with_both_backends_agree(tmp_path):
+    """resample_partition end to end on rendered frames: lanczos and swarp backends."""
+    from conftest import small_config
+
+    from photoz.catalog.query import run_query_catalog
+    from photoz.frames.fetch import fetch_partition
+    from photoz.frames.index import index_synthetic
+    from photoz.io import read_parquet_metadata
+    from photoz.resample.cubes import ResampleParams, read_cubes, resample_partition, write_cubes
+    from photoz.synthetic.render import FrameRenderer
+    from photoz.synthetic.survey import geometry_from_description
+
+    cfg = small_config(n_galaxies=60, seed=41, reference_size=300)
+    cfg["synthetic"].update(frame_width=512, frame_height=372, deep_epochs=3)
+    run_query_catalog(cfg, tmp_path / "c.parquet", tmp_path / "r.parquet")
+    catalog = pd.read_parquet(tmp_path / "c.parquet")
+    meta = read_parquet_metadata(tmp_path / "c.parquet")
+    geo = geometry_from_description(meta["synthetic"])
+    galaxies = pd.concat([catalog[catalog["sim_region"] == "deep"].head(3), catalog.tail(2)])
+    index = index_synthetic(galaxies, geo, 12, str(tmp_path / "part"), "http://sas")
+    index["relpath"] = [str(Path(p).relative_to(tmp_path / "part")) for p in index["path"]]
+    renderer = FrameRenderer(geo, catalog, meta["seed"])
+    manifest = fetch_partition(index, None, tmp_path / "m.parquet", renderer=renderer, workers=2)
+    results = {}
+    for backend in ("lanczos", "swarp"):
+        table, cubes, weights, missing = resample_partition(
+            galaxies, index, manifest, ResampleParams(backend=backend, threads=2)
+        )
+        assert missing.empty and (table["flags"] == 0).all()
+        results[backend] = (table, cubes, weights)
+    (t1, c1, w1), (t2, c2, w2) = results["lanczos"], results["swarp"]
+    pd.testing.assert_frame_equal(t1, t2)
+    assert (t1.loc[:2, [f"n_frames_{b}" for b in "ugriz"]] >= 3).all().all()  # multi-epoch
+    for k in range(len(galaxies)):
+        for b in range(5):
+            _assert_matches_swarp(c1[k, b], w1[k, b], c2[k, b], w2[k, b])
+    write_cubes(t1, c1, w1, tmp_path / "cubes.parquet", {"backend": "lanczos"})
+    back, cubes_back, weights_back = read_cubes(tmp_path / "cubes.parquet")
+    pd.testing.assert_frame_equal(back, t1)
+    assert np.array_equal(cubes_back, c1) and np.array_equal(weights_back, w1)
