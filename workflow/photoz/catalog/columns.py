@@ -45,7 +45,6 @@ SELECTION_COLUMNS = ["z", "zwarning", "class", "primtarget", "clean", "insidemas
 #: Alternative spellings found in user exports, mapped to ours (after lower-casing).
 ALIASES = {
     "bestobjid": "objid",
-    "specobjid_": "specobjid",
     "e_bv": "e_bv_sfd",
     "ebv": "e_bv_sfd",
     "photoz": "zphot",
