@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .io import read_parquet_metadata, write_parquet
+from .skycells import sky_cells
 
 HILBERT_BITS = 16
 
@@ -47,14 +48,6 @@ def hilbert_index(x: np.ndarray, y: np.ndarray, bits: int = HILBERT_BITS) -> np.
         x, y = np.where(flip, swap_y, swap_x), np.where(flip, swap_x, swap_y)
         s >>= 1
     return d
-
-
-def sky_cells(ra: np.ndarray, dec: np.ndarray, cell_deg: float) -> tuple[np.ndarray, np.ndarray]:
-    """Integer (x, y) of roughly square cells of side ``cell_deg`` (equal-area in RA)."""
-    row = np.floor((np.asarray(dec) + 90.0) / cell_deg).astype(np.int64)
-    dec_centre = -90.0 + (row + 0.5) * cell_deg
-    col = np.floor(np.asarray(ra) % 360.0 * np.cos(np.radians(dec_centre)) / cell_deg)
-    return col.astype(np.int64), row
 
 
 def assign_partitions(catalog: pd.DataFrame, params: PartitionParams) -> np.ndarray:

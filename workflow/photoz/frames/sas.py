@@ -31,17 +31,6 @@ def frame_relpath(run: int, rerun: int | str, camcol: int, field: int, band: str
     )
 
 
-def photofield_relpath(run: int, rerun: int | str, camcol: int, release: int = 12) -> str:
-    """SAS-relative path of the photoField file of a run and camcol."""
-    return str(
-        PurePosixPath(f"dr{release}", _instrument(release), "photoObj")
-        / str(rerun)
-        / str(int(run))
-        / str(int(camcol))
-        / f"photoField-{int(run):06d}-{int(camcol)}.fits"
-    )
-
-
 def frame_url(relpath: str, base_url: str = SAS_BASE_URL) -> str:
     """Remote URL of a SAS-relative path."""
     return f"{base_url.rstrip('/')}/{relpath}"

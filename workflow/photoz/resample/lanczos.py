@@ -152,11 +152,12 @@ def pixel_area(wcs, x: float, y: float) -> float:
     return float(abs(ex[0] * ey[1] - ex[1] * ey[0]))
 
 
-def output_pixel_area(ra0: float, dec0: float, ra: float, dec: float) -> float:
+def output_pixel_area(ra0: np.ndarray, dec0: np.ndarray, ra: float, dec: float) -> np.ndarray:
     """Solid angle (deg^2) of an output pixel of the cutout centred at (ra0, dec0), at
     sky position (ra, dec): s^2 cos^3(theta) for a gnomonic grid, theta the distance
     from the tangent point."""
-    a0, d0, a, d = np.radians([ra0, dec0, ra, dec])
+    a0, d0 = np.radians(ra0), np.radians(dec0)
+    a, d = np.radians(ra), np.radians(dec)
     cos_t = np.sin(d0) * np.sin(d) + np.cos(d0) * np.cos(d) * np.cos(a - a0)
     return OUTPUT_SCALE_DEG**2 * cos_t**3
 
@@ -187,10 +188,7 @@ def resample_frame(
     cx, cy = (nx + 1) / 2.0, (ny + 1) / 2.0
     c_ra, c_dec = wcs.all_pix2world(cx, cy, 1)
     area_in = pixel_area(wcs, cx, cy)
-    fascale = np.array(
-        [output_pixel_area(r, d, float(c_ra), float(c_dec)) for r, d in zip(ra0, dec0, strict=True)]
-    )
-    fascale /= area_in
+    fascale = output_pixel_area(ra0, dec0, float(c_ra), float(c_dec)) / area_in
     values *= fascale[:, None, None]
     weights = np.where(valid, 1.0 / (backsig**2 * fascale[:, None, None] ** 2), 0.0)
     return values.astype(np.float32), weights.astype(np.float32)

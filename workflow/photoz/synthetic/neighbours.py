@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..constants import BANDS
+from ..skycells import cell_bounds
 from .extinction import ebv_map
 from .galaxies import draw_galaxies, petrosian_flux
 from .luminosity import sample_zm, zm_grid
@@ -31,28 +32,6 @@ def _faint_grid():
     return zm_grid(FAINT_LIMIT_R, z_max=1.2, k_margin=0.4)
 
 
-def cell_bounds(row: int, col: int) -> tuple[float, float, float, float]:
-    """(ra_min, ra_max, dec_min, dec_max) of a cell of the equal-area-in-RA grid."""
-    dec_lo = -90.0 + row * CELL_DEG
-    cos_dec = np.cos(np.radians(dec_lo + 0.5 * CELL_DEG))
-    ra_lo = col * CELL_DEG / cos_dec
-    return ra_lo, ra_lo + CELL_DEG / cos_dec, dec_lo, dec_lo + CELL_DEG
-
-
-def cells_covering(ra_min: float, ra_max: float, dec_min: float, dec_max: float) -> list[tuple[int, int]]:
-    """Cells touching an RA/Dec box (no RA wrap-around)."""
-    out = []
-    for row in range(
-        int(np.floor((dec_min + 90.0) / CELL_DEG)), int(np.floor((dec_max + 90.0) / CELL_DEG)) + 1
-    ):
-        cos_dec = np.cos(np.radians(-90.0 + (row + 0.5) * CELL_DEG))
-        for col in range(
-            int(np.floor(ra_min * cos_dec / CELL_DEG)), int(np.floor(ra_max * cos_dec / CELL_DEG)) + 1
-        ):
-            out.append((row, col))
-    return out
-
-
 @lru_cache(maxsize=4096)
 def cell_sources(seed: int, row: int, col: int, target_limit_r: float) -> pd.DataFrame:
     """Faint galaxies (target_limit_r < r <= 22) and stars (14 < r <= 22) of one cell.
@@ -61,7 +40,7 @@ def cell_sources(seed: int, row: int, col: int, target_limit_r: float) -> pd.Dat
     component fluxes of galaxies, and ``star_flux_<band>`` of stars (nmgy, unreddened).
     """
     rng = np.random.default_rng([seed, 41, row, col])
-    ra_lo, ra_hi, dec_lo, dec_hi = cell_bounds(row, col)
+    ra_lo, ra_hi, dec_lo, dec_hi = cell_bounds(row, col, CELL_DEG)
     area_sr = np.radians(ra_hi - ra_lo) * (np.sin(np.radians(dec_hi)) - np.sin(np.radians(dec_lo)))
     grid = _faint_grid()
 

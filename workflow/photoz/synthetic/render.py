@@ -24,8 +24,9 @@ from scipy.ndimage import map_coordinates
 
 from ..constants import BANDS, EXTINCTION_COEFF
 from ..io import atomic_path
+from ..skycells import cells_covering
 from .footprint import NODE_DEG, SurveyGeometry
-from .neighbours import cell_sources, cells_covering
+from .neighbours import CELL_DEG, cell_sources
 from .profiles import render_galaxy, render_star
 
 EXPTIME = "53.907456"
@@ -86,7 +87,9 @@ class FrameRenderer:
         return self.targets[near]
 
     def _neighbours(self, corners_ra: np.ndarray, corners_dec: np.ndarray) -> pd.DataFrame:
-        cells = cells_covering(corners_ra.min(), corners_ra.max(), corners_dec.min(), corners_dec.max())
+        cells = cells_covering(
+            corners_ra.min(), corners_ra.max(), corners_dec.min(), corners_dec.max(), CELL_DEG
+        )
         parts = [cell_sources(self.seed, row, col, self.r_limit) for row, col in cells]
         parts = [p for p in parts if len(p)]
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
