@@ -23,6 +23,7 @@ wildcard_constraints:
 include: "workflow/rules/catalog.smk"
 include: "workflow/rules/frames.smk"
 include: "workflow/rules/resample.smk"
+include: "workflow/rules/dataset.smk"
 
 
 rule all:

@@ -14,6 +14,7 @@ import yaml
 from conftest import REPO
 from scipy.stats import spearmanr
 
+from photoz.dataset.shards import verify_manifest
 from photoz.io import read_parquet_metadata
 from photoz.resample.cubes import read_cubes
 
@@ -59,8 +60,9 @@ def test_stage_scripts_have_help(script):
 def test_default_config_dry_run_plans_the_stages(tmp_path):
     result = _snakemake("-n", workdir=tmp_path)
     assert result.returncode == 0, result.stderr
-    # Stages after the plan_partitions checkpoint join the DAG once it has run.
-    for rule in ("query_catalog", "plan_partitions"):
+    # Per-partition stages join the DAG once the plan_partitions checkpoint has run;
+    # whole-survey stages after it are planned already.
+    for rule in ("query_catalog", "plan_partitions", "build_dataset"):
         assert rule in result.stdout
     assert "checkpoint" in result.stdout
 
@@ -125,6 +127,15 @@ def test_end_to_end_tiny_run(tmp_path):
         assert spearmanr(cubes[:, 2, 16:48, 16:48].sum(axis=(1, 2)), true).statistic > 0.8
         for rule in ("index_frames", "fetch_frames", "resample_cubes"):
             assert (tmp_path / f"logs/benchmarks/{rule}/{part}.tsv").exists()
+    # Stage 6: every galaxy in one fold, every example in its fold's shards, intact.
+    dataset = pd.read_parquet(tmp_path / "results/dataset/catalog.parquet")
+    assert sorted(dataset["objid"]) == sorted(catalog["objid"]) and dataset["in_dataset"].all()
+    assert dataset["fold"].value_counts().sort_index().tolist() == [48] * 5
+    shards = verify_manifest(tmp_path / "results/dataset/manifest.tsv")
+    tfrecords = shards[shards["format"] == "tfrecord"]
+    assert tfrecords["n_records"].sum() == 240
+    assert (tfrecords.groupby("fold")["n_records"].sum() == 48).all()
+    assert (tmp_path / "logs/benchmarks/build_dataset/build_dataset.tsv").exists()
     assert not list(tmp_path.rglob("*.tmp")), "no temporary file may survive"
 
     again = _snakemake("--cores", "2", "--configfile", str(cfg), "-n", workdir=tmp_path)

@@ -77,11 +77,28 @@ def get_frames_dir_output():
     return temp(path) if config["frames"]["temporary"] else path
 
 
+def get_cube_files(wildcards):
+    """The cube files of every partition (input of build_dataset)."""
+    return expand("results/cubes/{part}.parquet", part=get_partitions(wildcards))
+
+
+def get_dataset_mem_mb(wildcards):
+    """MB: TensorFlow (~0.6 GB) plus one partition of cubes and weights, a few copies."""
+    return int(1500 + 0.6 * config["partitions"]["max_galaxies"])
+
+
+def get_dataset_runtime(wildcards):
+    """Minutes: bench_dataset.py writes >= 500 galaxies/s; allow 3x (survey: ~600k)."""
+    synthetic = config["catalog"]["backend"] == "synthetic"
+    n_galaxies = config["synthetic"]["n_galaxies"] if synthetic else 600_000
+    return int(30 + 3 * n_galaxies / 500 / 60)
+
+
 def get_final_outputs(wildcards):
     """Everything the default target builds (grows as stages land)."""
-    parts = get_partitions(wildcards)
     return [
         "results/catalog/catalog.parquet",
         "results/catalog/partitions.tsv",
-        *expand("results/cubes/{part}.parquet", part=parts),
+        "results/dataset/catalog.parquet",
+        "results/dataset/manifest.tsv",
     ]

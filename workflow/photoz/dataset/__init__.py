@@ -1,0 +1,1 @@
+"""Stage 6, ``build_dataset``: cross-validation folds, TFRecord/Parquet shards, tf.data readers."""
