@@ -18,12 +18,16 @@ include: "workflow/rules/common.smk"
 
 wildcard_constraints:
     part=r"part\d{4}",
+    method=r"[a-z0-9_]+",
+    fold=r"\d+",
+    member=r"\d+",
 
 
 include: "workflow/rules/catalog.smk"
 include: "workflow/rules/frames.smk"
 include: "workflow/rules/resample.smk"
 include: "workflow/rules/dataset.smk"
+include: "workflow/rules/training.smk"
 
 
 rule all:

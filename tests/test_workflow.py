@@ -16,6 +16,7 @@ from scipy.stats import spearmanr
 
 from photoz.dataset.shards import verify_manifest
 from photoz.io import read_parquet_metadata
+from photoz.models.ensemble import read_photoz
 from photoz.resample.cubes import read_cubes
 
 BIN = Path(sys.executable).parent
@@ -81,6 +82,17 @@ def test_end_to_end_tiny_run(tmp_path):
         },
         "partitions": {"max_galaxies": 90},
         "frames": {"temporary": True},
+        # 5 folds x 2 members of the smallest network, a few steps each.
+        "training": {
+            "network": "p19_tiny",
+            "n_members": 2,
+            "steps": 6,
+            "batch_size": 16,
+            "checkpoint_every": 3,
+            "validate_every": 3,
+            "shuffle_buffer": 64,
+            "threads": 1,
+        },
     }
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text(yaml.safe_dump(override))
@@ -136,6 +148,16 @@ def test_end_to_end_tiny_run(tmp_path):
     assert tfrecords["n_records"].sum() == 240
     assert (tfrecords.groupby("fold")["n_records"].sum() == 48).all()
     assert (tmp_path / "logs/benchmarks/build_dataset/build_dataset.tsv").exists()
+    # Stages 7-9 and the kNN baseline: one photo-z per galaxy and method, PDFs normalised.
+    for method in ("baseline", "knn"):
+        photoz = read_photoz(tmp_path / f"results/photoz/{method}.parquet")
+        assert sorted(photoz["objid"]) == sorted(catalog["objid"])
+        assert np.allclose(np.stack(photoz["pdf"]).sum(axis=1), 1.0, atol=1e-4)
+        assert photoz["z_phot"].between(0, 0.4).all() and photoz["pit"].between(0, 1).all()
+    for fold in range(5):
+        for member in range(2):
+            history = pd.read_csv(tmp_path / f"results/models/baseline/fold{fold}/member{member}/history.csv")
+            assert list(history["step"]) == [3, 6]
     assert not list(tmp_path.rglob("*.tmp")), "no temporary file may survive"
 
     again = _snakemake("--cores", "2", "--configfile", str(cfg), "-n", workdir=tmp_path)

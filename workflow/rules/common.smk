@@ -94,6 +94,21 @@ def get_dataset_runtime(wildcards):
     return int(30 + 3 * n_galaxies / 500 / 60)
 
 
+FOLDS = list(range(config["dataset"]["n_folds"]))
+MEMBERS = list(range(config["training"]["n_members"]))
+METHODS = ["baseline"]
+
+
+def get_fold_member_weights(wildcards):
+    """Final weights of every member of one (method, fold)."""
+    return expand(
+        "results/models/{method}/fold{fold}/member{member}/weights.weights.h5",
+        method=wildcards.method,
+        fold=wildcards.fold,
+        member=MEMBERS,
+    )
+
+
 def get_final_outputs(wildcards):
     """Everything the default target builds (grows as stages land)."""
     return [
@@ -101,4 +116,5 @@ def get_final_outputs(wildcards):
         "results/catalog/partitions.tsv",
         "results/dataset/catalog.parquet",
         "results/dataset/manifest.tsv",
+        *expand("results/photoz/{method}.parquet", method=[*METHODS, "knn"]),
     ]

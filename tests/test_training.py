@@ -1,0 +1,243 @@
+"""Stages 7-9: the P19 network, resumable training, prediction, ensembles, kNN baseline."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import REPO, small_config
+from cube_factory import write_random_partitions
+
+from photoz.dataset.stage import run_build_dataset
+from photoz.metrics.pdf import bin_midpoints, crps, pdf_mean, pdf_width68, pit
+from photoz.models.ensemble import ensemble_method, read_photoz
+from photoz.models.knn import knn_photoz
+from photoz.models.networks import build_network
+from photoz.models.predict import predict_fold, read_pdfs
+from photoz.models.train import TrainParams, train_member
+
+TRAIN = {
+    "network": "p19_tiny",
+    "steps": 60,
+    "batch_size": 16,
+    "learning_rate": 1e-3,
+    "checkpoint_every": 5,
+    "validate_every": 20,
+    "shuffle_buffer": 64,
+    "threads": 2,
+}
+
+
+@pytest.mark.parametrize("name, expected", [("p19", 27_596_372), ("l22", 25_826_972)])
+def test_network_parameter_counts_match_the_papers(name, expected):
+    model = build_network(name)
+    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == expected
+    assert model.get_layer("features").output.shape[-1] == 22_273  # 8x8x348 + E(B-V)
+
+
+def test_small_network_outputs_a_pdf():
+    model = build_network("p19_tiny")
+    rng = np.random.default_rng(0)
+    pdf = model({"image": rng.normal(size=(3, 64, 64, 5)), "ebv": rng.uniform(size=(3, 1))}).numpy()
+    assert pdf.shape == (3, 180)
+    np.testing.assert_allclose(pdf.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_pdf_summaries_on_hand_computed_cases():
+    n, z_max = 180, 0.4
+    onehot = np.zeros((1, n))
+    onehot[0, 10] = 1.0
+    centre = bin_midpoints(n, z_max)[10]
+    assert pdf_mean(onehot, z_max)[0] == pytest.approx(centre)
+    assert crps(onehot, np.array([0.05]), z_max)[0] == pytest.approx(abs(0.05 - centre))
+    flat = np.ones((1, n))
+    assert pit(flat, np.array([0.1]), z_max)[0] == pytest.approx(0.25)
+    assert pdf_width68(flat, z_max)[0] == pytest.approx(0.68 * z_max)
+    assert pdf_mean(flat, z_max)[0] == pytest.approx(0.2)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """A small dataset of random cubes (3 partitions x 60 galaxies)."""
+    tmp = tmp_path_factory.mktemp("training")
+    catalog, cubes = write_random_partitions(tmp / "in", 3, 60, seed=8)
+    cfg = small_config()
+    cfg["dataset"].update(seed=3, validation_fraction=0.1)
+    out = tmp / "dataset"
+    run_build_dataset(
+        cfg,
+        str(catalog),
+        [str(c) for c in cubes],
+        str(out / "catalog.parquet"),
+        str(out / "manifest.tsv"),
+        str(out / "shards"),
+        str(out / "parquet"),
+    )
+    config_file = tmp / "config.yaml"
+    config_file.write_text(yaml.safe_dump({"training": TRAIN}))
+    return out, config_file
+
+
+def _train_cmd(
+    dataset_dir: Path, config_file: Path, out_dir: Path, fold: int = 1, member: int = 0
+) -> list[str]:
+    return [
+        sys.executable,
+        str(REPO / "workflow/scripts/train.py"),
+        "--configfile",
+        str(config_file),
+        "--manifest",
+        str(dataset_dir / "manifest.tsv"),
+        "--fold",
+        str(fold),
+        "--member",
+        str(member),
+        "--out-dir",
+        str(out_dir),
+    ]
+
+
+def _weights(member_dir: Path) -> list[np.ndarray]:
+    model = build_network(TRAIN["network"])
+    model.load_weights(str(member_dir / "weights.weights.h5"))
+    return [w.numpy() for w in model.weights]
+
+
+@pytest.mark.slow
+def test_killed_training_resumes_and_ends_with_identical_weights(dataset, tmp_path):
+    dataset_dir, config_file = dataset
+    straight = tmp_path / "straight"
+    done = subprocess.run(_train_cmd(dataset_dir, config_file, straight), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    history = pd.read_csv(straight / "history.csv")
+    assert list(history["step"]) == [20, 40, 60]
+    assert np.isfinite(history[["train_loss", "val_loss", "val_pit_ks", "val_sigma_mad"]]).all().all()
+    assert not (straight / "checkpoints").exists(), "checkpoints are removed once the weights exist"
+
+    interrupted = tmp_path / "interrupted"
+    proc = subprocess.Popen(
+        _train_cmd(dataset_dir, config_file, interrupted), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    index = interrupted / "checkpoints" / "checkpoint"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if index.exists() and "ckpt-1" in index.read_text():  # step 10 or later saved
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be interrupted"
+    assert not (interrupted / "weights.weights.h5").exists()
+    saved = int(index.read_text().split('"')[1].rsplit("-", 1)[1])
+    assert 10 <= saved < 60
+
+    resumed = subprocess.run(
+        _train_cmd(dataset_dir, config_file, interrupted), capture_output=True, text=True
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    restart = [line for line in resumed.stderr.splitlines() if "resumed from" in line]
+    assert restart and f"at step {saved}" in restart[0]
+    assert list(pd.read_csv(interrupted / "history.csv")["step"]) == [20, 40, 60]
+    for a, b in zip(_weights(straight), _weights(interrupted), strict=True):
+        assert np.array_equal(a, b)
+
+
+@pytest.mark.slow
+def test_predict_and_ensemble_cover_every_test_galaxy(dataset, tmp_path):
+    dataset_dir, config_file = dataset
+    catalog = pd.read_parquet(dataset_dir / "catalog.parquet")
+    predictions = []
+    short = TrainParams.from_config({**TRAIN, "steps": 3, "checkpoint_every": 3, "validate_every": 3})
+    folds = (0, 3)  # the end-to-end workflow test covers all five
+    for fold in folds:
+        for member in range(2):
+            member_dir = tmp_path / f"models/fold{fold}/member{member}"
+            train_member(short, str(dataset_dir / "manifest.tsv"), fold, member, str(member_dir))
+            out = tmp_path / f"predictions/fold{fold}/member{member}.parquet"
+            predict_fold(str(member_dir), str(dataset_dir / "manifest.tsv"), fold, str(out))
+            objids, pdfs = read_pdfs(out)
+            assert sorted(objids) == sorted(catalog.loc[catalog["fold"] == fold, "objid"].astype(np.int64))
+            np.testing.assert_allclose(pdfs.sum(axis=1), 1.0, rtol=1e-4)
+            predictions.append(str(out))
+    table = ensemble_method(
+        predictions, str(dataset_dir / "catalog.parquet"), str(tmp_path / "cnn.parquet"), 0.4
+    )
+    written = read_photoz(tmp_path / "cnn.parquet")
+    catalog = catalog[catalog["fold"].isin(folds)]
+    assert len(written) == len(catalog) and written["objid"].is_unique
+    assert set(written["objid"]) == set(catalog["objid"])
+    pdf = np.stack(written["pdf"])
+    np.testing.assert_allclose(written["z_phot"], pdf_mean(pdf, 0.4), rtol=1e-5)
+    # The ensemble PDF is the mean of the members' PDFs.
+    ids, member0 = read_pdfs(predictions[0])
+    _, member1 = read_pdfs(predictions[1])
+    row = table.set_index(table["objid"].astype(np.int64)).loc[ids]
+    mean = (member0 / member0.sum(1, keepdims=True) + member1 / member1.sum(1, keepdims=True)) / 2
+    np.testing.assert_allclose(np.stack(row["pdf"]), mean, atol=1e-6)
+    assert np.stack(written["z_phot_members"]).shape == (len(catalog), 2)
+    z = catalog.set_index("objid").loc[written["objid"], "z"].to_numpy()
+    np.testing.assert_array_equal(written["z_spec"], z)
+
+
+def test_knn_baseline_learns_redshift_from_colours():
+    rng = np.random.default_rng(5)
+    n = 3000
+    z = rng.uniform(0.02, 0.35, n)
+    r = rng.uniform(14, 17.8, n)
+    colours = np.column_stack([1.0 + 4 * z, 0.5 + 3 * z, 0.2 + 1.5 * z, 0.1 + z]) + rng.normal(
+        0, 0.02, (n, 4)
+    )
+    mags = np.column_stack([r + colours[:, 0] + colours[:, 1], r + colours[:, 1], r, r - colours[:, 2]])
+    mags = np.column_stack([mags, mags[:, 3] - colours[:, 3]])
+    catalog = pd.DataFrame({f"dered_petro_{b}": mags[:, k] for k, b in enumerate("ugriz")})
+    catalog["objid"] = np.arange(n, dtype=np.uint64) + 1
+    catalog["z"] = z
+    catalog["fold"] = np.arange(n) % 5
+    catalog["validation"] = rng.uniform(size=n) < 0.05
+    catalog["in_dataset"] = True
+    table = knn_photoz(catalog, k=20, n_bins=180, z_max=0.4)
+    assert len(table) == n and set(table["objid"]) == set(catalog["objid"])
+    dz = (table["z_phot"] - table["z_spec"]) / (1 + table["z_spec"])
+    assert 1.4826 * np.median(np.abs(dz - np.median(dz))) < 0.01
+    # Each galaxy was predicted by neighbours outside its own fold.
+    assert np.stack(table["pdf"]).sum(axis=1) == pytest.approx(1.0)
+
+
+def test_paper_preset_plans_thirty_gpu_trainings(tmp_path):
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "snakemake"),
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--configfile",
+            str(REPO / "presets/paper.yaml"),
+            "-n",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SCISERVER_TOKEN": "dry-run"},
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    counts = dict(
+        line.split()[:2]
+        for line in result.stdout.splitlines()
+        if line.strip() and line.split()[0] in ("train",)
+    )
+    assert counts["train"] == "30"
+    blocks = result.stdout.split("\n\n")
+    trains = [b for b in blocks if "rule train:" in b]
+    assert len(trains) == 30
+    assert all("gpu=1" in b and "mem_mb=32000" in b and "runtime=1440" in b for b in trains)
+    assert {(b.split("fold")[1][0], b.split("member")[1][0]) for b in trains} == {
+        (str(f), str(m)) for f in range(5) for m in range(6)
+    }

@@ -1,0 +1,1 @@
+"""Photo-z metrics (method-spec §3), usable on any (z_spec, pdf) arrays."""

@@ -1,0 +1,104 @@
+"""Stage 9, ``ensemble``: average the members' PDFs per fold; summarise every galaxy.
+
+P19 averages the N = 6 members' PDFs (and point estimates); z_phot is the mean of the
+averaged PDF at bin midpoints. Output per galaxy: objid, fold, z_spec, z_phot, pdf,
+68% width, PIT, CRPS, and each member's own z_phot (to compare members and ensemble).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..io import atomic_path
+from ..metrics.pdf import crps, pdf_mean, pdf_width68, pit
+from .predict import read_pdfs
+
+_FOLD_MEMBER = re.compile(r"fold(\d+)/member(\d+)\.parquet$")
+
+
+def summarise(objids, fold, z_spec, pdf, z_max: float, member_zphot=None) -> pd.DataFrame:
+    """The per-galaxy photo-z table of one method (pdf rows sum to 1)."""
+    table = pd.DataFrame(
+        {
+            "objid": np.asarray(objids, dtype=np.uint64),
+            "fold": np.asarray(fold, dtype=np.int8),
+            "z_spec": np.asarray(z_spec, dtype=np.float64),
+            "z_phot": pdf_mean(pdf, z_max),
+            "width68": pdf_width68(pdf, z_max),
+            "pit": pit(pdf, z_spec, z_max),
+            "crps": crps(pdf, z_spec, z_max),
+        }
+    )
+    table["pdf"] = list(np.asarray(pdf, dtype=np.float32))
+    if member_zphot is not None:
+        table["z_phot_members"] = list(np.asarray(member_zphot, dtype=np.float32))
+    return table
+
+
+def write_photoz(table: pd.DataFrame, path: str | Path, metadata: dict) -> None:
+    """Write a photo-z table (pdf as a fixed-size float32 list) atomically."""
+    import json
+
+    n_bins = len(table["pdf"].iloc[0])
+    arrays = {c: pa.array(table[c].to_numpy()) for c in table.columns if c not in ("pdf", "z_phot_members")}
+    arrays["pdf"] = pa.FixedSizeListArray.from_arrays(pa.array(np.stack(table["pdf"]).ravel()), n_bins)
+    if "z_phot_members" in table:
+        members = np.stack(table["z_phot_members"])
+        arrays["z_phot_members"] = pa.FixedSizeListArray.from_arrays(
+            pa.array(members.ravel()), members.shape[1]
+        )
+    out = pa.table(arrays).replace_schema_metadata({b"photoz": json.dumps(metadata).encode()})
+    with atomic_path(path) as tmp:
+        pq.write_table(out, tmp)
+
+
+def read_photoz(path: str | Path) -> pd.DataFrame:
+    """A photo-z table with ``pdf`` (and ``z_phot_members``) as 2-D numpy rows."""
+    table = pq.read_table(path)
+    df = table.drop([c for c in ("pdf", "z_phot_members") if c in table.column_names]).to_pandas()
+    for name in ("pdf", "z_phot_members"):
+        if name in table.column_names:
+            col = table.column(name).combine_chunks()
+            df[name] = list(col.flatten().to_numpy().reshape(len(df), col.type.list_size))
+    return df
+
+
+def ensemble_method(
+    prediction_files: list[str], dataset_catalog: str, out_path: str, z_max: float
+) -> pd.DataFrame:
+    """Average each fold's member PDFs and write ``results/photoz/{method}.parquet``."""
+    catalog = pd.read_parquet(dataset_catalog, columns=["objid", "z", "fold", "in_dataset"])
+    by_fold: dict[int, dict[int, str]] = {}
+    for path in prediction_files:
+        match = _FOLD_MEMBER.search(str(path).replace("\\", "/"))
+        if not match:
+            raise ValueError(f"prediction file {path} is not named .../fold<k>/member<m>.parquet")
+        by_fold.setdefault(int(match[1]), {})[int(match[2])] = str(path)
+    parts = []
+    for fold, members in sorted(by_fold.items()):
+        expected = catalog.loc[(catalog["fold"] == fold) & catalog["in_dataset"], "objid"].astype(np.int64)
+        pdfs, ids = [], None
+        for _, path in sorted(members.items()):
+            objids, pdf = read_pdfs(path)
+            if ids is None:
+                ids = objids
+                if set(ids) != set(expected):
+                    raise ValueError(f"{path}: galaxies differ from fold {fold} of {dataset_catalog}")
+            elif not np.array_equal(objids, ids):
+                raise ValueError(f"{path}: galaxies or order differ from the fold's other members")
+            pdfs.append(pdf.astype(np.float64) / pdf.sum(axis=1, keepdims=True))
+        stack = np.stack(pdfs)
+        z_spec = catalog.set_index(catalog["objid"].astype(np.int64)).loc[ids, "z"].to_numpy()
+        members_z = np.stack([pdf_mean(p, z_max) for p in stack], axis=1)
+        parts.append(summarise(ids, np.full(len(ids), fold), z_spec, stack.mean(axis=0), z_max, members_z))
+    table = pd.concat(parts, ignore_index=True)
+    write_photoz(
+        table, out_path, {"members_per_fold": {k: len(v) for k, v in by_fold.items()}, "z_max": z_max}
+    )
+    return table

@@ -1,0 +1,104 @@
+"""The Pasquet et al. (2019) network in Keras (functional API) and its named variants.
+
+Architecture (method-spec §1.1): 5x5 conv 64 + PReLU, 2x2 average pooling, five
+inception modules, E(B-V) concatenated to the flattened features, two dense ReLU
+layers and a softmax over the redshift bins. Every convolution: stride 1, SAME
+padding, Glorot-uniform weights, biases 0.1, per-channel PReLU with slopes starting
+at 0. Average pooling uses TF SAME padding, which averages over valid pixels only,
+as the original code did.
+
+Variants differ only in widths (and an optional central crop for CPU runs, which
+shrinks every feature map 4x); ``p19`` has exactly 27,596,372 trainable parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+from keras import layers
+
+N_BANDS = 5
+CUTOUT = 64
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """Widths of a variant: first conv, (n1, n2) of the five inception modules, dense units."""
+
+    conv1: int
+    inceptions: tuple[tuple[int, int], ...]
+    dense: int
+    crop: int = CUTOUT  # central crop fed to the network (pixels)
+
+
+NETWORKS: dict[str, NetworkSpec] = {
+    # P19 (Pasquet et al. 2019, network.py): 27.6 M parameters.
+    "p19": NetworkSpec(64, ((48, 64), (64, 92), (92, 128), (92, 128), (92, 128)), 1096),
+    # L22's re-implementation (PZbias Net_P): dense 1024.
+    "l22": NetworkSpec(64, ((48, 64), (64, 92), (92, 128), (92, 128), (92, 128)), 1024),
+    # A quarter of the widths, for small training sets (P19 used a smaller net for 10k).
+    "p19_small": NetworkSpec(16, ((12, 16), (16, 23), (23, 32), (23, 32), (23, 32)), 256),
+    # The CPU variant of the default run: small widths on the central 32x32 pixels
+    # (12.7 arcsec, several Petrosian radii at the survey's median redshift).
+    "p19_cpu": NetworkSpec(16, ((12, 16), (16, 23), (23, 32), (23, 32), (23, 32)), 256, crop=32),
+    "p19_tiny": NetworkSpec(8, ((6, 8), (8, 12), (12, 16), (12, 16), (12, 16)), 128, crop=32),
+}
+
+
+def _conv(x, filters: int, size: int, name: str):
+    x = layers.Conv2D(
+        filters,
+        size,
+        padding="same",
+        kernel_initializer="glorot_uniform",
+        bias_initializer=keras.initializers.Constant(0.1),
+        name=f"{name}_conv",
+    )(x)
+    return layers.PReLU(alpha_initializer="zeros", shared_axes=[1, 2], name=f"{name}_prelu")(x)
+
+
+def _pool(x, stride: int, name: str):
+    return layers.AveragePooling2D(pool_size=2, strides=stride, padding="same", name=name)(x)
+
+
+def _inception(x, n1: int, n2: int, with_5x5: bool, name: str):
+    direct = _conv(x, n2, 1, f"{name}_d")
+    b3 = _conv(_conv(x, n1, 1, f"{name}_b3r"), n2, 3, f"{name}_b3")
+    pooled = _pool(_conv(x, n1, 1, f"{name}_pr"), 1, f"{name}_p")
+    branches = [direct]
+    if with_5x5:
+        branches.append(_conv(_conv(x, n1, 1, f"{name}_b5r"), n2, 5, f"{name}_b5"))
+    branches += [b3, pooled]
+    return layers.Concatenate(name=f"{name}_concat")(branches)
+
+
+def build_network(name: str, n_bins: int = 180) -> keras.Model:
+    """The named variant with inputs ``image`` (64, 64, 5) and ``ebv`` (1,), output the
+    softmax over ``n_bins`` redshift bins (float32 also under mixed precision)."""
+    if name not in NETWORKS:
+        raise ValueError(f"unknown network {name!r}; choose one of {sorted(NETWORKS)}")
+    spec = NETWORKS[name]
+    image = keras.Input((CUTOUT, CUTOUT, N_BANDS), name="image")
+    ebv = keras.Input((1,), name="ebv")
+    x = image
+    if spec.crop < CUTOUT:
+        margin = (CUTOUT - spec.crop) // 2
+        x = layers.Cropping2D(margin, name="crop")(x)
+    x = _pool(_conv(x, spec.conv1, 5, "c1"), 2, "p1")
+    (a1, a2), (b1, b2), (c1, c2), (d1, d2), (e1, e2) = spec.inceptions
+    x = _inception(x, a1, a2, True, "i0")
+    x = _inception(x, b1, b2, True, "i1")
+    x = _pool(x, 2, "p2")
+    x = _inception(x, c1, c2, True, "i2")
+    x = _inception(x, d1, d2, True, "i3")
+    x = _pool(x, 2, "p3")
+    x = _inception(x, e1, e2, False, "i4")
+    x = layers.Concatenate(name="features")([layers.Flatten(name="flatten")(x), ebv])
+    for k in (1, 2):
+        x = layers.Dense(
+            spec.dense, activation="relu", bias_initializer=keras.initializers.Constant(0.1), name=f"fc{k}"
+        )(x)
+    logits = layers.Dense(n_bins, name="logits")(x)
+    pdf = layers.Activation("softmax", dtype="float32", name="pdf")(logits)
+    return keras.Model({"image": image, "ebv": ebv}, pdf, name=name)

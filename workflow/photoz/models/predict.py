@@ -1,0 +1,94 @@
+"""Stage 8, ``predict``: a trained member's PDFs for its fold's test galaxies.
+
+Also usable on any cube files (a trained ensemble applied to new galaxies): see
+:func:`predict_cubes`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..io import atomic_path
+from .train import TrainParams, configure_tensorflow
+
+
+def load_member(member_dir: str | Path):
+    """(model with the member's final weights, its TrainParams)."""
+    from .networks import build_network
+
+    info = json.loads((Path(member_dir) / "params.json").read_text())
+    params = TrainParams.from_config(info)
+    model = build_network(params.network, params.n_bins)
+    model.load_weights(str(Path(member_dir) / "weights.weights.h5"))
+    return model, params
+
+
+def _predict(model, dataset) -> tuple[np.ndarray, np.ndarray]:
+    objids, pdfs = [], []
+    for batch in dataset:
+        pdfs.append(model({"image": batch["image"], "ebv": batch["ebv"][:, None]}, training=False).numpy())
+        objids.append(batch["objid"].numpy())
+    if not pdfs:
+        return np.zeros(0, np.int64), np.zeros((0, model.output_shape[-1]), np.float32)
+    return np.concatenate(objids), np.concatenate(pdfs).astype(np.float32)
+
+
+def write_pdfs(objids: np.ndarray, pdfs: np.ndarray, path: str | Path, metadata: dict) -> None:
+    """objid + pdf (fixed-size float32 list) to Parquet, atomically."""
+    n_bins = pdfs.shape[1]
+    table = pa.table(
+        {
+            "objid": pa.array(np.asarray(objids, dtype=np.int64)),
+            "pdf": pa.FixedSizeListArray.from_arrays(pa.array(pdfs.ravel().astype(np.float32)), n_bins),
+        }
+    )
+    table = table.replace_schema_metadata({b"photoz": json.dumps(metadata).encode()})
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def read_pdfs(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """(objid, pdf (N, n_bins)) from a file of :func:`write_pdfs`."""
+    table = pq.read_table(path)
+    pdf = table.column("pdf").combine_chunks()
+    return table.column("objid").to_numpy(), pdf.flatten().to_numpy().reshape(len(table), pdf.type.list_size)
+
+
+def predict_fold(member_dir: str, manifest_path: str, fold: int, out_path: str, threads: int = 0) -> int:
+    """PDFs of fold ``fold``'s dataset galaxies by one member; returns the count."""
+    from ..dataset.reader import evaluation_dataset
+
+    configure_tensorflow(threads, deterministic=True)
+    model, params = load_member(member_dir)
+    objids, pdfs = _predict(model, evaluation_dataset(manifest_path, fold, 256, params.pixel_transform))
+    write_pdfs(objids, pdfs, out_path, {"member_dir": str(member_dir), "fold": fold, "z_max": params.z_max})
+    return len(objids)
+
+
+def predict_cubes(member_dir: str, catalog: pd.DataFrame, cube_files: list[str], out_path: str) -> int:
+    """PDFs of every galaxy in ``cube_files`` (E(B-V) from ``catalog``) by one member."""
+    import tensorflow as tf
+
+    from ..dataset.reader import apply_pixel_transform
+    from ..resample.cubes import read_cubes
+
+    configure_tensorflow(0, deterministic=True)
+    model, params = load_member(member_dir)
+    ebv = catalog.set_index("objid")["e_bv_sfd"]
+    all_ids, all_pdfs = [], []
+    for path in cube_files:
+        table, cubes, _ = read_cubes(path)
+        images = apply_pixel_transform(tf.constant(np.moveaxis(cubes, 1, -1)), params.pixel_transform)
+        e = ebv.loc[table["objid"].to_numpy()].to_numpy(np.float32)[:, None]
+        pdf = model.predict({"image": images, "ebv": e}, batch_size=256, verbose=0)
+        all_ids.append(table["objid"].to_numpy().astype(np.int64))
+        all_pdfs.append(pdf.astype(np.float32))
+    objids, pdfs = np.concatenate(all_ids), np.concatenate(all_pdfs)
+    write_pdfs(objids, pdfs, out_path, {"member_dir": str(member_dir), "z_max": params.z_max})
+    return len(objids)

@@ -1,0 +1,266 @@
+"""Train one ensemble member (method, fold, member) of the P19 classifier.
+
+Protocol (method-spec §2): Adam (TF defaults) at ``learning_rate``, divided by
+``1 / lr_drop_factor`` after ``lr_drop_fraction`` of the steps (L22: 1e-4, /5 at 60k of
+120k), cross-entropy on the redshift bin of z_spec, batches from every fold but k with
+random dihedral transforms. Members differ only in their seed.
+
+Resumable: a checkpoint (weights, optimizer state, step) is written every
+``checkpoint_every`` steps; a rerun restores the latest one and continues at the next
+batch of the same epoch (the reader is deterministic per (seed, epoch)), so on CPU the
+final weights equal those of an uninterrupted run. The validation set is evaluated
+every ``validate_every`` steps (loss, PIT KS statistic, sigma_MAD), logged to
+``history.csv`` and TensorBoard. With a GPU: mixed precision and XLA; with several GPUs
+on the node: ``tf.distribute.MirroredStrategy``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..io import atomic_path
+
+log = logging.getLogger(__name__)
+
+HISTORY_COLUMNS = [
+    "step",
+    "epoch",
+    "learning_rate",
+    "train_loss",
+    "val_loss",
+    "val_pit_ks",
+    "val_sigma_mad",
+    "val_bias",
+    "images_per_s",
+]
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """The ``training`` config section (what a training job needs)."""
+
+    network: str = "p19"
+    n_bins: int = 180
+    z_max: float = 0.4
+    steps: int = 120_000
+    batch_size: int = 128
+    learning_rate: float = 1e-4
+    lr_drop_fraction: float = 0.5
+    lr_drop_factor: float = 0.2
+    checkpoint_every: int = 2000
+    validate_every: int = 2000
+    pixel_transform: str = "none"
+    shuffle_buffer: int = 2048
+    seed: int = 1
+    threads: int = 0
+
+    @classmethod
+    def from_config(cls, section: dict) -> TrainParams:
+        return cls(**{k: v for k, v in section.items() if k in cls.__dataclass_fields__})
+
+
+def member_seed(seed: int, fold: int, member: int) -> int:
+    """Seed of one member: weights init, shuffling and augmentation."""
+    return int(np.random.SeedSequence([seed, fold, member]).generate_state(1)[0] % (2**31))
+
+
+def configure_tensorflow(threads: int, deterministic: bool) -> tuple:
+    """Threads, determinism (CPU), mixed precision and strategy (GPU); returns
+    (strategy, n_gpus)."""
+    import keras
+    import tensorflow as tf
+
+    if threads:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:  # TensorFlow already running in this process (library use)
+            log.warning("TensorFlow is initialised already; keeping its thread settings")
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        for gpu in gpus:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    elif deterministic:
+        tf.config.experimental.enable_op_determinism()
+    strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+    return strategy, len(gpus)
+
+
+def _read_history(path: Path, up_to_step: int) -> list[dict]:
+    if not path.exists():
+        return []
+    history = pd.read_csv(path)
+    return history[history["step"] <= up_to_step].to_dict("records")
+
+
+def _write_history(rows: list[dict], path: Path) -> None:
+    with atomic_path(path) as tmp:
+        pd.DataFrame(rows, columns=HISTORY_COLUMNS).to_csv(tmp, index=False)
+
+
+def validation_metrics(model, dataset, params: TrainParams) -> dict[str, float]:
+    """Loss, PIT KS statistic, sigma_MAD and bias of ``model`` on ``dataset``."""
+    from scipy.stats import kstest
+
+    from ..metrics.pdf import pdf_mean, pit, redshift_to_bin
+
+    pdfs, zs = [], []
+    for batch in dataset:
+        pdfs.append(model({"image": batch["image"], "ebv": batch["ebv"][:, None]}, training=False).numpy())
+        zs.append(batch["z"].numpy())
+    if not pdfs:
+        return {"val_loss": np.nan, "val_pit_ks": np.nan, "val_sigma_mad": np.nan, "val_bias": np.nan}
+    pdf = np.concatenate(pdfs).astype(np.float64)
+    z = np.concatenate(zs).astype(np.float64)
+    labels = redshift_to_bin(z, params.n_bins, params.z_max)
+    loss = -np.mean(np.log(np.clip(pdf[np.arange(len(z)), labels], 1e-12, None)))
+    dz = (pdf_mean(pdf, params.z_max) - z) / (1 + z)
+    return {
+        "val_loss": float(loss),
+        "val_pit_ks": float(kstest(pit(pdf, z, params.z_max), "uniform").statistic),
+        "val_sigma_mad": float(1.4826 * np.median(np.abs(dz - np.median(dz)))),
+        "val_bias": float(np.mean(dz)),
+    }
+
+
+def train_member(
+    params: TrainParams, manifest_path: str, fold: int, member: int, out_dir: str
+) -> pd.DataFrame:
+    """Train (or resume) one member; write ``weights.weights.h5`` and ``history.csv``."""
+    import keras
+    import tensorflow as tf
+
+    from ..dataset.reader import count_examples, training_dataset, validation_dataset
+    from ..dataset.shards import verify_manifest
+    from .networks import build_network
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    seed = member_seed(params.seed, fold, member)
+    strategy, n_gpus = configure_tensorflow(params.threads, deterministic=True)
+    manifest = verify_manifest(manifest_path)
+    folds = sorted(set(manifest["fold"]))
+    others = [f for f in folds if f != fold]
+    n_train = count_examples(manifest, others, ["train"])
+    global_batch = params.batch_size
+    steps_per_epoch = n_train // global_batch
+    if steps_per_epoch == 0:
+        raise ValueError(f"fold {fold}: {n_train} training examples, fewer than one batch of {global_batch}")
+
+    keras.utils.set_random_seed(seed)
+    with strategy.scope():
+        model = build_network(params.network, params.n_bins)
+        drop_at = max(1, int(params.lr_drop_fraction * params.steps))
+        schedule = keras.optimizers.schedules.PiecewiseConstantDecay(
+            [drop_at], [params.learning_rate, params.learning_rate * params.lr_drop_factor]
+        )
+        optimizer = keras.optimizers.Adam(schedule)
+        if n_gpus:
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        optimizer.build(model.trainable_variables)
+        step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step_var)
+    manager = tf.train.CheckpointManager(checkpoint, out / "checkpoints", max_to_keep=2)
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        log.info("resumed from %s at step %d", manager.latest_checkpoint, int(step_var))
+    start = int(step_var)
+    history = _read_history(out / "history.csv", start)
+    (out / "params.json").write_text(
+        json.dumps({**asdict(params), "fold": fold, "member": member, "seed": seed})
+    )
+
+    n_bins, width = params.n_bins, params.z_max / params.n_bins
+
+    def loss_fn(batch):
+        labels = tf.clip_by_value(tf.cast(tf.floor(batch["z"] / width), tf.int32), 0, n_bins - 1)
+        pdf = model({"image": batch["image"], "ebv": batch["ebv"][:, None]}, training=True)
+        per_example = keras.losses.sparse_categorical_crossentropy(labels, pdf)
+        return tf.reduce_sum(per_example) / global_batch
+
+    def replica_step(batch):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(batch)
+            scaled = optimizer.scale_loss(loss) if n_gpus else loss
+        grads = tape.gradient(scaled, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return loss
+
+    @tf.function(jit_compile=bool(n_gpus))
+    def train_step(batch):
+        losses = strategy.run(replica_step, args=(batch,))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
+
+    def batches():
+        epoch, first = divmod(start, steps_per_epoch)
+        while True:
+            ds = training_dataset(
+                manifest,
+                fold,
+                global_batch,
+                seed,
+                epoch=epoch,
+                start_batch=first,
+                pixel_transform=params.pixel_transform,
+                shuffle_buffer=params.shuffle_buffer,
+            )
+            yield from strategy.experimental_distribute_dataset(ds) if n_gpus > 1 else ds
+            epoch, first = epoch + 1, 0
+
+    val_data = validation_dataset(manifest, fold, 256, params.pixel_transform)
+    writer = tf.summary.create_file_writer(str(out / "tensorboard"))
+    log.info(
+        "fold %d member %d: %s, %d training examples, %d steps of %d (%.1f epochs) from step %d, seed %d",
+        fold,
+        member,
+        params.network,
+        n_train,
+        params.steps,
+        global_batch,
+        params.steps / steps_per_epoch,
+        start,
+        seed,
+    )
+    running, n_running, t_last, step = 0.0, 0, time.perf_counter(), start
+    iterator = batches()
+    for step in range(start + 1, params.steps + 1):
+        running += float(train_step(next(iterator)))
+        n_running += 1
+        if step % params.validate_every == 0 or step == params.steps:
+            elapsed = time.perf_counter() - t_last
+            row = {
+                "step": step,
+                "epoch": step / steps_per_epoch,
+                "learning_rate": float(schedule(step - 1)),
+                "train_loss": running / n_running,
+                **validation_metrics(model, val_data, params),
+                "images_per_s": n_running * global_batch / elapsed,
+            }
+            history.append(row)
+            with writer.as_default(step=step):
+                for name, value in row.items():
+                    if name != "step":
+                        tf.summary.scalar(name, value)
+            log.info("step %d: %s", step, {k: round(v, 5) for k, v in row.items() if k != "step"})
+            running, n_running, t_last = 0.0, 0, time.perf_counter()
+        if step % params.checkpoint_every == 0 or step == params.steps:
+            step_var.assign(step)
+            manager.save(checkpoint_number=step)
+            _write_history(history, out / "history.csv")
+    writer.flush()
+    with atomic_path(out / "weights.weights.h5") as tmp:
+        model.save_weights(str(tmp) + ".weights.h5")
+        os.replace(str(tmp) + ".weights.h5", tmp)
+    _write_history(history, out / "history.csv")
+    shutil.rmtree(out / "checkpoints", ignore_errors=True)  # the final weights supersede them
+    return pd.DataFrame(history, columns=HISTORY_COLUMNS)

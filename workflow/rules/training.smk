@@ -1,0 +1,116 @@
+# Stages 7-9: train 5 folds x n_members of a method, predict each fold, ensemble.
+# Lin et al. 2022 steps will join as further methods.
+
+
+rule train:
+    input:
+        manifest="results/dataset/manifest.tsv",
+        shards="results/dataset/shards",
+    output:
+        weights="results/models/{method}/fold{fold}/member{member}/weights.weights.h5",
+        history="results/models/{method}/fold{fold}/member{member}/history.csv",
+        params="results/models/{method}/fold{fold}/member{member}/params.json",
+    log:
+        "logs/train/{method}/fold{fold}/member{member}.log",
+    benchmark:
+        "logs/benchmarks/train/{method}/fold{fold}/member{member}.tsv"
+    conda:
+        "../../envs/training.yaml"
+    threads: config["training"]["threads"]
+    resources:
+        mem_mb=config["training"]["mem_mb"],
+        runtime=config["training"]["runtime"],
+        gpu=config["training"]["gpus"],
+    params:
+        python=PYTHON,
+        script=get_script("train.py"),
+        config_json=get_params_json("training"),
+        out_dir=subpath(output.weights, parent=True),
+    shell:
+        "{params.python} {params.script} --params-json {params.config_json:q}"
+        " --manifest {input.manifest} --fold {wildcards.fold} --member {wildcards.member}"
+        " --out-dir {params.out_dir} > {log} 2>&1"
+
+
+rule predict:
+    input:
+        manifest="results/dataset/manifest.tsv",
+        shards="results/dataset/shards",
+        weights=get_fold_member_weights,
+    output:
+        expand(
+            "results/predictions/{{method}}/fold{{fold}}/member{member}.parquet",
+            member=MEMBERS,
+        ),
+    log:
+        "logs/predict/{method}/fold{fold}.log",
+    benchmark:
+        "logs/benchmarks/predict/{method}/fold{fold}.tsv"
+    conda:
+        "../../envs/training.yaml"
+    threads: config["training"]["threads"]
+    resources:
+        mem_mb=config["training"]["mem_mb"],
+        runtime=60,
+        gpu=min(1, config["training"]["gpus"]),
+    params:
+        python=PYTHON,
+        script=get_script("predict.py"),
+        members=lambda wildcards, input: [os.path.dirname(w) for w in input.weights],
+    shell:
+        "{params.python} {params.script} --manifest {input.manifest} --fold {wildcards.fold}"
+        " --members {params.members} --out {output} --threads {threads} > {log} 2>&1"
+
+
+rule ensemble:
+    input:
+        predictions=expand(
+            "results/predictions/{{method}}/fold{fold}/member{member}.parquet",
+            fold=FOLDS,
+            member=MEMBERS,
+        ),
+        catalog="results/dataset/catalog.parquet",
+    output:
+        "results/photoz/{method}.parquet",
+    log:
+        "logs/ensemble/{method}.log",
+    benchmark:
+        "logs/benchmarks/ensemble/{method}.tsv"
+    conda:
+        "../../envs/training.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        python=PYTHON,
+        script=get_script("ensemble.py"),
+        config_json=get_params_json("training"),
+    shell:
+        "{params.python} {params.script} --params-json {params.config_json:q}"
+        " --predictions {input.predictions} --dataset-catalog {input.catalog}"
+        " --out {output} > {log} 2>&1"
+
+
+rule knn_photometry:
+    input:
+        catalog="results/dataset/catalog.parquet",
+    output:
+        "results/photoz/knn.parquet",
+    log:
+        "logs/knn_photometry/knn_photometry.log",
+    benchmark:
+        "logs/benchmarks/knn_photometry/knn_photometry.tsv"
+    conda:
+        "../../envs/training.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        python=PYTHON,
+        script=get_script("knn_photometry.py"),
+        config_json=get_params_json("training", "knn"),
+    shell:
+        "{params.python} {params.script} --params-json {params.config_json:q}"
+        " --dataset-catalog {input.catalog} --out {output} > {log} 2>&1"

@@ -1,0 +1,47 @@
+#!/usr/bin/env python
+"""Stage 7: train one ensemble member (fold k, member m) of the P19 classifier.
+
+Resumes from the latest checkpoint in OUT_DIR/checkpoints when one exists.
+
+Example, by hand:
+  python workflow/scripts/train.py --configfile config.yaml \\
+      --manifest results/dataset/manifest.tsv --fold 0 --member 0 \\
+      --out-dir results/models/baseline/fold0/member0
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import _bootstrap  # noqa: F401  (puts workflow/ on sys.path)
+
+# isort: split
+from photoz.cli import add_config_arguments, resolve_config, setup_logging
+from photoz.dataset.shards import DatasetError
+from photoz.models.train import TrainParams, train_member
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--manifest", required=True, help="dataset manifest (TSV)")
+    parser.add_argument("--fold", type=int, required=True, help="test fold of this model")
+    parser.add_argument("--member", type=int, required=True, help="ensemble member (seed index)")
+    parser.add_argument("--out-dir", required=True, help="model directory (weights, history, checkpoints)")
+    add_config_arguments(parser)
+    args = parser.parse_args(argv)
+    setup_logging(args.log_level)
+    config = resolve_config(args)
+    try:
+        train_member(
+            TrainParams.from_config(config["training"]), args.manifest, args.fold, args.member, args.out_dir
+        )
+    except (DatasetError, ValueError) as exc:
+        sys.exit(f"train fold {args.fold} member {args.member}: {exc}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
