@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO / "workflow"))
 sys.path.insert(0, str(REPO / "tests"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from cube_factory import write_random_partitions  # noqa: E402
+from cube_factory import build_dataset_command, write_random_partitions  # noqa: E402
 
 from photoz.dataset.reader import count_examples, evaluation_dataset, training_dataset  # noqa: E402
 from photoz.dataset.shards import read_manifest  # noqa: E402
@@ -44,23 +44,7 @@ def build(work: Path, n_parts: int, per_part: int, shard_mb: float) -> tuple[Pat
     cfg = work / "config.yaml"
     cfg.write_text(yaml.safe_dump({"dataset": {"shard_mb": shard_mb}}))
     out = work / "dataset"
-    cmd = [sys.executable, str(REPO / "workflow/scripts/build_dataset.py"), "--configfile", str(cfg)]
-    cmd += [
-        "--catalog",
-        str(catalog),
-        "--cubes",
-        *map(str, cubes),
-        "--out-catalog",
-        str(out / "catalog.parquet"),
-    ]
-    cmd += [
-        "--manifest",
-        str(out / "manifest.tsv"),
-        "--shards",
-        str(out / "shards"),
-        "--parquet",
-        str(out / "parquet"),
-    ]
+    cmd = build_dataset_command(cfg, catalog, cubes, out)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -57,3 +58,39 @@ def write_random_partitions(
         write_cubes(table, cubes, weights, path, {"backend": "random"})
         paths.append(path)
     return catalog_path, paths
+
+
+def _dataset_outputs(out: Path) -> dict[str, str]:
+    names = {
+        "out_catalog": "catalog.parquet",
+        "manifest": "manifest.tsv",
+        "shards": "shards",
+        "parquet": "parquet",
+    }
+    return {key: str(out / name) for key, name in names.items()}
+
+
+def build_dataset(cfg: dict, catalog: Path, cubes: list[Path], out: Path) -> pd.DataFrame:
+    """Run build_dataset in this process, outputs under ``out`` (manifest: out/manifest.tsv)."""
+    from photoz.dataset.stage import run_build_dataset
+
+    outputs = _dataset_outputs(out)
+    return run_build_dataset(
+        cfg,
+        str(catalog),
+        [str(c) for c in cubes],
+        outputs["out_catalog"],
+        outputs["manifest"],
+        outputs["shards"],
+        outputs["parquet"],
+    )
+
+
+def build_dataset_command(config_file: Path, catalog: Path, cubes: list[Path], out: Path) -> list[str]:
+    """The stage script's command line building the same outputs as :func:`build_dataset`."""
+    script = Path(__file__).resolve().parents[1] / "workflow" / "scripts" / "build_dataset.py"
+    cmd = [sys.executable, str(script), "--configfile", str(config_file), "--catalog", str(catalog)]
+    cmd += ["--cubes", *map(str, cubes)]
+    for key, path in _dataset_outputs(out).items():
+        cmd += [f"--{key.replace('_', '-')}", path]
+    return cmd

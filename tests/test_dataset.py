@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -12,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 import tensorflow as tf
 import yaml
-from conftest import REPO, small_config
-from cube_factory import write_random_partitions
+from conftest import small_config
+from cube_factory import build_dataset, build_dataset_command, write_random_partitions
 
 from photoz.dataset.example import encode_example
 from photoz.dataset.folds import assign_folds, select_validation
@@ -27,7 +26,7 @@ from photoz.dataset.reader import (
     validation_dataset,
 )
 from photoz.dataset.shards import DatasetError, read_manifest, verify_manifest
-from photoz.dataset.stage import DatasetInputError, run_build_dataset
+from photoz.dataset.stage import DatasetInputError
 from photoz.io import read_parquet_metadata
 from photoz.resample.cubes import read_cubes
 
@@ -44,16 +43,7 @@ def _dataset_config(shard_mb: float = 1.0, seed: int = 11) -> dict:
 
 def _build(tmp_path, cfg, catalog, cubes):
     out = tmp_path / "dataset"
-    table = run_build_dataset(
-        cfg,
-        str(catalog),
-        [str(c) for c in cubes],
-        str(out / "catalog.parquet"),
-        str(out / "manifest.tsv"),
-        str(out / "shards"),
-        str(out / "parquet"),
-    )
-    return out, table
+    return out, build_dataset(cfg, catalog, cubes, out)
 
 
 @pytest.fixture(scope="module")
@@ -355,16 +345,6 @@ def test_peak_memory_does_not_grow_with_the_number_of_partitions(tmp_path):
     for n_parts in (3, 18):
         catalog, cubes = write_random_partitions(tmp_path / f"in{n_parts}", n_parts, 200, seed=n_parts)
         out = tmp_path / f"out{n_parts}"
-        cmd = [sys.executable, str(REPO / "workflow/scripts/build_dataset.py"), "--configfile", str(cfg)]
-        cmd += [
-            "--catalog",
-            str(catalog),
-            "--cubes",
-            *map(str, cubes),
-            "--out-catalog",
-            str(out / "c.parquet"),
-        ]
-        cmd += ["--manifest", str(out / "m.tsv"), "--shards", str(out / "s"), "--parquet", str(out / "p")]
-        peaks[n_parts] = _peak_rss_mb(cmd)
+        peaks[n_parts] = _peak_rss_mb(build_dataset_command(cfg, catalog, cubes, out))
     extra_data_mb = 15 * 200 * 2 * 5 * 64 * 64 * 4 / 1e6
     assert peaks[18] - peaks[3] < 0.15 * extra_data_mb, (peaks, extra_data_mb)

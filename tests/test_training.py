@@ -14,9 +14,8 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import REPO, small_config
-from cube_factory import write_random_partitions
+from cube_factory import build_dataset, write_random_partitions
 
-from photoz.dataset.stage import run_build_dataset
 from photoz.metrics.pdf import bin_midpoints, crps, pdf_mean, pdf_width68, pit
 from photoz.models.ensemble import ensemble_method, read_photoz
 from photoz.models.knn import knn_photoz
@@ -72,15 +71,7 @@ def dataset(tmp_path_factory):
     cfg = small_config()
     cfg["dataset"].update(seed=3, validation_fraction=0.1)
     out = tmp / "dataset"
-    run_build_dataset(
-        cfg,
-        str(catalog),
-        [str(c) for c in cubes],
-        str(out / "catalog.parquet"),
-        str(out / "manifest.tsv"),
-        str(out / "shards"),
-        str(out / "parquet"),
-    )
+    build_dataset(cfg, catalog, cubes, out)
     config_file = tmp / "config.yaml"
     config_file.write_text(yaml.safe_dump({"training": TRAIN}))
     return out, config_file
