@@ -18,7 +18,7 @@ include: "workflow/rules/common.smk"
 
 wildcard_constraints:
     part=r"part\d{4}",
-    method=r"[a-z0-9_]+",
+    method="|".join(METHODS),  # trained methods; knn has its own rule
     fold=r"\d+",
     member=r"\d+",
 
