@@ -80,20 +80,20 @@ def apply_pixel_transform(images: tf.Tensor, name: str) -> tf.Tensor:
     raise ValueError(f"unknown pixel transform {name!r}; expected one of {PIXEL_TRANSFORMS}")
 
 
-def shard_files(manifest: pd.DataFrame, folds: list[int], roles: list[str]) -> list[str]:
-    """TFRecord files of the given folds and roles, in manifest order."""
-    rows = manifest[
+def _tfrecord_rows(manifest: pd.DataFrame, folds: list[int], roles: list[str]) -> pd.DataFrame:
+    return manifest[
         (manifest["format"] == "tfrecord") & manifest["fold"].isin(folds) & manifest["role"].isin(roles)
     ]
-    return list(rows["abspath"])
+
+
+def shard_files(manifest: pd.DataFrame, folds: list[int], roles: list[str]) -> list[str]:
+    """TFRecord files of the given folds and roles, in manifest order."""
+    return list(_tfrecord_rows(manifest, folds, roles)["abspath"])
 
 
 def count_examples(manifest: pd.DataFrame, folds: list[int], roles: list[str]) -> int:
     """Number of examples in the given folds and roles."""
-    rows = manifest[
-        (manifest["format"] == "tfrecord") & manifest["fold"].isin(folds) & manifest["role"].isin(roles)
-    ]
-    return int(rows["n_records"].sum())
+    return int(_tfrecord_rows(manifest, folds, roles)["n_records"].sum())
 
 
 def _other_folds(manifest: pd.DataFrame, fold: int) -> list[int]:

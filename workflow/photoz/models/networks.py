@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import keras
+import numpy as np
 from keras import layers
 
 N_BANDS = 5
@@ -102,3 +103,24 @@ def build_network(name: str, n_bins: int = 180) -> keras.Model:
     logits = layers.Dense(n_bins, name="logits")(x)
     pdf = layers.Activation("softmax", dtype="float32", name="pdf")(logits)
     return keras.Model({"image": image, "ebv": ebv}, pdf, name=name)
+
+
+def model_inputs(batch: dict) -> dict:
+    """The network's inputs from a reader batch (photoz.dataset.reader)."""
+    return {"image": batch["image"], "ebv": batch["ebv"][:, None]}
+
+
+def predict_dataset(model: keras.Model, dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(objid, z, pdf) of every example of a reader dataset, in its order."""
+    objids, zs, pdfs = [], [], []
+    for batch in dataset:
+        pdfs.append(model(model_inputs(batch), training=False).numpy())
+        objids.append(batch["objid"].numpy())
+        zs.append(batch["z"].numpy())
+    if not pdfs:
+        return (
+            np.zeros(0, np.int64),
+            np.zeros(0, np.float32),
+            np.zeros((0, model.output_shape[-1]), np.float32),
+        )
+    return np.concatenate(objids), np.concatenate(zs), np.concatenate(pdfs).astype(np.float32)

@@ -29,16 +29,6 @@ def load_member(member_dir: str | Path):
     return model, params
 
 
-def _predict(model, dataset) -> tuple[np.ndarray, np.ndarray]:
-    objids, pdfs = [], []
-    for batch in dataset:
-        pdfs.append(model({"image": batch["image"], "ebv": batch["ebv"][:, None]}, training=False).numpy())
-        objids.append(batch["objid"].numpy())
-    if not pdfs:
-        return np.zeros(0, np.int64), np.zeros((0, model.output_shape[-1]), np.float32)
-    return np.concatenate(objids), np.concatenate(pdfs).astype(np.float32)
-
-
 def write_pdfs(objids: np.ndarray, pdfs: np.ndarray, path: str | Path, metadata: dict) -> None:
     """objid + pdf (fixed-size float32 list) to Parquet, atomically."""
     n_bins = pdfs.shape[1]
@@ -63,10 +53,13 @@ def read_pdfs(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 def predict_fold(member_dir: str, manifest_path: str, fold: int, out_path: str, threads: int = 0) -> int:
     """PDFs of fold ``fold``'s dataset galaxies by one member; returns the count."""
     from ..dataset.reader import evaluation_dataset
+    from .networks import predict_dataset
 
     configure_tensorflow(threads, deterministic=True)
     model, params = load_member(member_dir)
-    objids, pdfs = _predict(model, evaluation_dataset(manifest_path, fold, 256, params.pixel_transform))
+    objids, _, pdfs = predict_dataset(
+        model, evaluation_dataset(manifest_path, fold, 256, params.pixel_transform)
+    )
     write_pdfs(objids, pdfs, out_path, {"member_dir": str(member_dir), "fold": fold, "z_max": params.z_max})
     return len(objids)
 

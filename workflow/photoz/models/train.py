@@ -113,15 +113,12 @@ def validation_metrics(model, dataset, params: TrainParams) -> dict[str, float]:
     from scipy.stats import kstest
 
     from ..metrics.pdf import pdf_mean, pit, redshift_to_bin
+    from .networks import predict_dataset
 
-    pdfs, zs = [], []
-    for batch in dataset:
-        pdfs.append(model({"image": batch["image"], "ebv": batch["ebv"][:, None]}, training=False).numpy())
-        zs.append(batch["z"].numpy())
-    if not pdfs:
+    _, z, pdf = predict_dataset(model, dataset)
+    if not len(z):
         return {"val_loss": np.nan, "val_pit_ks": np.nan, "val_sigma_mad": np.nan, "val_bias": np.nan}
-    pdf = np.concatenate(pdfs).astype(np.float64)
-    z = np.concatenate(zs).astype(np.float64)
+    pdf, z = pdf.astype(np.float64), z.astype(np.float64)
     labels = redshift_to_bin(z, params.n_bins, params.z_max)
     loss = -np.mean(np.log(np.clip(pdf[np.arange(len(z)), labels], 1e-12, None)))
     dz = (pdf_mean(pdf, params.z_max) - z) / (1 + z)
@@ -142,7 +139,7 @@ def train_member(
 
     from ..dataset.reader import count_examples, training_dataset, validation_dataset
     from ..dataset.shards import verify_manifest
-    from .networks import build_network
+    from .networks import build_network, model_inputs
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -184,7 +181,7 @@ def train_member(
 
     def loss_fn(batch):
         labels = tf.clip_by_value(tf.cast(tf.floor(batch["z"] / width), tf.int32), 0, n_bins - 1)
-        pdf = model({"image": batch["image"], "ebv": batch["ebv"][:, None]}, training=True)
+        pdf = model(model_inputs(batch), training=True)
         per_example = keras.losses.sparse_categorical_crossentropy(labels, pdf)
         return tf.reduce_sum(per_example) / global_batch
 
