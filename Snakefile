@@ -28,6 +28,7 @@ include: "workflow/rules/frames.smk"
 include: "workflow/rules/resample.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/training.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

@@ -21,6 +21,7 @@ from photoz.dataset.reader import (
     count_examples,
     dihedral_transform,
     evaluation_dataset,
+    load_examples,
     parse_examples,
     training_dataset,
     validation_dataset,
@@ -244,9 +245,12 @@ def test_readers_split_train_validation_and_test(built):
         valid = set(usable.loc[(usable["fold"] != fold) & usable["validation"], "objid"])
         assert valid and not valid & test and not valid & train
         batch = 16
-        seen = _ids(training_dataset(manifest, fold, batch, seed=1))
-        assert len(seen) == len(set(seen)) == len(train) // batch * batch
-        assert set(seen) <= train
+        in_memory = load_examples(manifest, [f for f in range(5) if f != fold], ["train"])
+        assert sorted(in_memory["objid"].numpy()) == sorted(train)
+        for examples in (None, in_memory):
+            seen = _ids(training_dataset(manifest, fold, batch, seed=1, examples=examples))
+            assert len(seen) == len(set(seen)) == len(train) // batch * batch
+            assert set(seen) <= train
         assert count_examples(manifest, [f for f in range(5) if f != fold], ["train"]) == len(train)
         assert set(_ids(validation_dataset(manifest, fold, 7))) == valid
         ordered = _ids(evaluation_dataset(manifest, fold, 9))
@@ -254,12 +258,17 @@ def test_readers_split_train_validation_and_test(built):
         assert ordered == _ids(evaluation_dataset(manifest, fold, 9))
 
 
-def test_training_reader_is_deterministic_and_resumable(built):
+@pytest.mark.parametrize("in_memory", [False, True], ids=["streamed", "in_memory"])
+def test_training_reader_is_deterministic_and_resumable(built, in_memory):
     out, *_ = built
     manifest = read_manifest(out / "manifest.tsv")
+    examples = load_examples(manifest, [0, 1, 3, 4], ["train"]) if in_memory else None
 
     def batches(**kw):
-        return [(b["objid"].numpy(), b["image"].numpy()) for b in training_dataset(manifest, 2, 16, **kw)]
+        return [
+            (b["objid"].numpy(), b["image"].numpy())
+            for b in training_dataset(manifest, 2, 16, examples=examples, **kw)
+        ]
 
     full = batches(seed=5, epoch=3)
     again = batches(seed=5, epoch=3)
@@ -301,8 +310,10 @@ def test_augmentation_is_exactly_the_eight_dihedral_transforms(built):
         table, cubes, _ = read_cubes(cube_file)
         stored.update({int(o): cubes[k] for k, o in enumerate(table["objid"])})
     counts = np.zeros(8, int)
+    in_memory = load_examples(manifest, [1, 2, 3, 4], ["train"])
     for epoch in range(4):
-        for batch in training_dataset(manifest, 0, 32, seed=9, epoch=epoch):
+        examples = in_memory if epoch % 2 else None
+        for batch in training_dataset(manifest, 0, 32, seed=9, epoch=epoch, examples=examples):
             for objid, image in zip(batch["objid"].numpy(), batch["image"].numpy(), strict=True):
                 which = [np.array_equal(image, e) for e in _numpy_dihedral(stored[int(objid)])]
                 assert sum(which) == 1
@@ -310,6 +321,27 @@ def test_augmentation_is_exactly_the_eight_dihedral_transforms(built):
     assert counts.sum() >= 400 and counts.min() > 0.6 * counts.mean() and counts.max() < 1.4 * counts.mean()
     # Without augmentation the image is the cube, channels last.
     batch = next(iter(training_dataset(manifest, 0, 8, seed=9, augment=False)))
+    for objid, image in zip(batch["objid"].numpy(), batch["image"].numpy(), strict=True):
+        assert np.array_equal(image, np.moveaxis(stored[int(objid)], 0, -1))
+
+
+def test_readers_crop_the_central_pixels_before_augmenting(built):
+    """A central crop commutes with the dihedral transforms: every cropped, augmented image
+    is one of the 8 transforms of the stored cube's centre."""
+    out, *_ = built
+    manifest = read_manifest(out / "manifest.tsv")
+    stored = {}
+    for cube_file in built[3]:
+        table, cubes, _ = read_cubes(cube_file)
+        stored.update({int(o): cubes[k, :, 16:48, 16:48] for k, o in enumerate(table["objid"])})
+    examples = load_examples(manifest, [1, 2, 3, 4], ["train"], crop=32)
+    assert tuple(examples["cube"].shape[1:]) == (5, 32, 32)
+    for kw in ({}, {"examples": examples}):
+        batch = next(iter(training_dataset(manifest, 0, 16, seed=3, crop=32, **kw)))
+        assert batch["image"].shape == (16, 32, 32, 5)
+        for objid, image in zip(batch["objid"].numpy(), batch["image"].numpy(), strict=True):
+            assert sum(np.array_equal(image, e) for e in _numpy_dihedral(stored[int(objid)])) == 1
+    batch = next(iter(evaluation_dataset(manifest, 0, 8, crop=32)))
     for objid, image in zip(batch["objid"].numpy(), batch["image"].numpy(), strict=True):
         assert np.array_equal(image, np.moveaxis(stored[int(objid)], 0, -1))
 

@@ -84,6 +84,13 @@ def test_synthetic_frames_pass_the_reader_with_sdss_layout(small_survey, tmp_pat
     # Deterministic: the same frame twice is the same file.
     renderer.write(key, tmp_path / "again.fits.bz2")
     assert (tmp_path / "again.fits.bz2").read_bytes() == path.read_bytes()
+    # The pipeline's gzip (and plain) frames hold the same data, also byte-reproducibly.
+    for name, magic in (("frame-r.fits.gz", b"\x1f\x8b"), ("frame-r.fits", b"SIM")):
+        renderer.write(key, tmp_path / name)
+        assert (tmp_path / name).read_bytes()[:3].startswith(magic)
+        np.testing.assert_array_equal(read_frame(tmp_path / name).image, frame.image)
+    renderer.write(key, tmp_path / "again.fits.gz")
+    assert (tmp_path / "again.fits.gz").read_bytes() == (tmp_path / "frame-r.fits.gz").read_bytes()
 
 
 def test_floatcompress_keeps_ten_bits():
@@ -112,6 +119,7 @@ def test_index_matches_brute_force_footprints():
         {"objid": np.arange(1, 17, dtype=np.uint64), "ra": ra, "dec": dec, "sim_region": "deep"}
     )
     index = index_synthetic(galaxies, geo, 12, "cache", "http://sas")
+    assert index["path"].str.endswith(".fits.gz").all()  # rendered frames are gzipped
     got = set(index[["objid", "band", "run", "camcol", "field"]].itertuples(index=False, name=None))
 
     # Brute force: every output pixel centre of each cutout (70x70 with the 3-px

@@ -19,7 +19,7 @@ from cube_factory import build_dataset, write_random_partitions
 from photoz.metrics.pdf import bin_midpoints, crps, pdf_mean, pdf_width68, pit
 from photoz.models.ensemble import ensemble_method, read_photoz
 from photoz.models.knn import knn_photoz
-from photoz.models.networks import build_network
+from photoz.models.networks import build_network, input_size
 from photoz.models.predict import predict_fold, read_pdfs
 from photoz.models.train import TrainParams, train_member
 
@@ -44,8 +44,9 @@ def test_network_parameter_counts_match_the_papers(name, expected):
 
 def test_small_network_outputs_a_pdf():
     model = build_network("p19_tiny")
+    assert input_size("p19_tiny") == 32 and input_size("p19") == 64
     rng = np.random.default_rng(0)
-    pdf = model({"image": rng.normal(size=(3, 64, 64, 5)), "ebv": rng.uniform(size=(3, 1))}).numpy()
+    pdf = model({"image": rng.normal(size=(3, 32, 32, 5)), "ebv": rng.uniform(size=(3, 1))}).numpy()
     assert pdf.shape == (3, 180)
     np.testing.assert_allclose(pdf.sum(axis=1), 1.0, rtol=1e-5)
 

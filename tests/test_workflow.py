@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from browser import chromium_paths, inspect_page
 from conftest import REPO
 from scipy.stats import spearmanr
 
 from photoz.dataset.shards import verify_manifest
+from photoz.evaluation.report import FIGURES
+from photoz.evaluation.stage import read_metrics
 from photoz.io import read_parquet_metadata
 from photoz.models.ensemble import read_photoz
 from photoz.resample.cubes import read_cubes
@@ -68,36 +73,47 @@ def test_default_config_dry_run_plans_the_stages(tmp_path):
     assert "checkpoint" in result.stdout
 
 
-@pytest.mark.slow
-def test_end_to_end_tiny_run(tmp_path):
-    """A real run of every implemented stage on a tiny survey, then a no-op rerun."""
-    override = {
-        "synthetic": {
-            "n_galaxies": 240,
-            "reference_size": 600,
-            "seed": 5,
-            "frame_width": 512,
-            "frame_height": 372,
-            "deep_epochs": 2,
-        },
-        "partitions": {"max_galaxies": 90},
-        "frames": {"temporary": True},
-        # 5 folds x 2 members of the smallest network, a few steps each.
-        "training": {
-            "network": "p19_tiny",
-            "n_members": 2,
-            "steps": 6,
-            "batch_size": 16,
-            "checkpoint_every": 3,
-            "validate_every": 3,
-            "shuffle_buffer": 64,
-            "threads": 1,
-        },
-    }
-    cfg = tmp_path / "tiny.yaml"
-    cfg.write_text(yaml.safe_dump(override))
-    result = _snakemake("--cores", "2", "--configfile", str(cfg), workdir=tmp_path)
+TINY_OVERRIDE = {
+    "synthetic": {
+        "n_galaxies": 240,
+        "reference_size": 600,
+        "seed": 5,
+        "frame_width": 512,
+        "frame_height": 372,
+        "deep_epochs": 2,
+    },
+    "partitions": {"max_galaxies": 90},
+    "frames": {"temporary": True},
+    # 5 folds x 2 members of the smallest network, a few steps each.
+    "training": {
+        "network": "p19_tiny",
+        "n_members": 2,
+        "steps": 6,
+        "batch_size": 16,
+        "checkpoint_every": 3,
+        "validate_every": 3,
+        "shuffle_buffer": 64,
+        "threads": 1,
+    },
+    "evaluate": {"n_bootstrap": 20},
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> tuple[Path, Path]:
+    """A real run of the whole pipeline on a tiny survey: (work directory, config file)."""
+    workdir = tmp_path_factory.mktemp("tiny_run")
+    cfg = workdir / "tiny.yaml"
+    cfg.write_text(yaml.safe_dump(TINY_OVERRIDE))
+    result = _snakemake("--cores", "2", "--configfile", str(cfg), workdir=workdir)
     assert result.returncode == 0, result.stdout + result.stderr
+    return workdir, cfg
+
+
+@pytest.mark.slow
+def test_end_to_end_tiny_run(tiny_run):
+    """Every stage's outputs on the tiny survey, then a no-op rerun."""
+    tmp_path, cfg = tiny_run
 
     catalog = pd.read_parquet(tmp_path / "results/catalog/catalog.parquet")
     assert len(catalog) == 240
@@ -158,10 +174,52 @@ def test_end_to_end_tiny_run(tmp_path):
         for member in range(2):
             history = pd.read_csv(tmp_path / f"results/models/baseline/fold{fold}/member{member}/history.csv")
             assert list(history["step"]) == [3, 6]
+    # Stages 10-11: metrics of the three methods on the same 240 galaxies, and the report.
+    metrics = read_metrics(tmp_path / "results/report/metrics.json")
+    assert metrics["provenance"]["synthetic"] is True
+    assert set(metrics["methods"]) == {"baseline", "knn", "catalog"}
+    for res in metrics["methods"].values():
+        assert res["subsets"].iloc[0]["n"] == 240 and np.isfinite(res["subsets"].iloc[0]["sigma_mad"])
+    page = (tmp_path / "results/report/index.html").read_text()
+    assert page.count("data:image/png;base64,") == len(FIGURES)
     assert not list(tmp_path.rglob("*.tmp")), "no temporary file may survive"
 
     again = _snakemake("--cores", "2", "--configfile", str(cfg), "-n", workdir=tmp_path)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+
+
+@pytest.mark.slow
+def test_report_renders_in_headless_chromium(tiny_run):
+    """Every figure of the run's report renders with ink, the tables hold numbers; a
+    screenshot is kept under results/test-artifacts/ (CI keeps it)."""
+    if chromium_paths() is None:
+        pytest.skip("Debian chromium and chromium-driver are not installed (.ci/run installs them)")
+    workdir, _ = tiny_run
+    shot = workdir / "results/report/screenshot.png"
+    seen = inspect_page(workdir / "results/report/index.html", shot)
+    assert seen["title"] == "Photo-z report" and "not SDSS results" in seen["banner"]
+    assert [img["alt"] for img in seen["images"]] == list(FIGURES)
+    for img in seen["images"]:
+        assert img["complete"] and img["width"] > 300 and img["height"] > 150, img
+        assert img["shown_width"] > 200 and img["inked"] > 0.02, img
+    numbers = [c for c in seen["cells"] if re.fullmatch(r"[-+]?\d+(\.\d+)?", c)]
+    assert len(numbers) > 100
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
+    artifacts = REPO / "results" / "test-artifacts"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    shutil.copy(shot, artifacts / "report-screenshot.png")
+
+
+@pytest.mark.slow
+def test_snakemake_report_zip(tiny_run):
+    workdir, cfg = tiny_run
+    out = workdir / "results/report/report.zip"
+    result = _snakemake("--configfile", str(cfg), "--report", str(out), workdir=workdir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with zipfile.ZipFile(out) as archive:
+        names = archive.namelist()
+    for name in (*FIGURES, "index", "metrics"):
+        assert any(name in n for n in names), (name, names[:20])
 
 
 def test_readme_opens_with_the_two_commands():

@@ -97,6 +97,18 @@ def get_dataset_runtime(wildcards):
 FOLDS = list(range(config["dataset"]["n_folds"]))
 MEMBERS = list(range(config["training"]["n_members"]))
 METHODS = ["baseline"]
+# Figures of the report (photoz.evaluation.report.FIGURES; captions in workflow/report/).
+REPORT_FIGURES = [
+    "zphot_vs_zspec",
+    "residuals",
+    "pit",
+    "redshift_distributions",
+    "sigma_mad_vs_r",
+    "sigma_mad_vs_snr",
+    "tomographic",
+    "gallery",
+    "training_curves",
+]
 
 
 def get_fold_member_weights(wildcards):
@@ -116,5 +128,22 @@ def get_final_outputs(wildcards):
         "results/catalog/partitions.tsv",
         "results/dataset/catalog.parquet",
         "results/dataset/manifest.tsv",
-        *expand("results/photoz/{method}.parquet", method=[*METHODS, "knn"]),
+        *get_photoz_files(),
+        "results/report/metrics.json",
+        "results/report/index.html",
     ]
+
+
+def get_photoz_files():
+    """The photo-z table of every trained method and of the kNN photometry baseline."""
+    return expand("results/photoz/{method}.parquet", method=[*METHODS, "knn"])
+
+
+def get_history_files():
+    """The training history of every (method, fold, member)."""
+    return expand(
+        "results/models/{method}/fold{fold}/member{member}/history.csv",
+        method=METHODS,
+        fold=FOLDS,
+        member=MEMBERS,
+    )

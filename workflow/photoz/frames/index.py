@@ -20,7 +20,7 @@ from ..constants import BANDS, PIXEL_SCALE_ARCSEC
 from ..synthetic.footprint import SurveyGeometry, radec_to_gc
 from ..synthetic.survey import geometry_from_description
 from .geometry import CUTOUT_SIZE, LANCZOS_HALF_WIDTH, cutout_corners, frame_overlaps
-from .sas import frame_relpath, frame_url
+from .sas import SAS_SUFFIX, SYNTHETIC_SUFFIX, frame_relpath, frame_url
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +31,10 @@ CUTOUT_RADIUS_DEG = np.sqrt(2) * (CUTOUT_SIZE / 2 + LANCZOS_HALF_WIDTH) * PIXEL_
 BAND_SLACK_DEG = 10.0 / 3600.0
 
 
-def _rows(objids, band, run, rerun, camcol, field_, release, cache_root, base_url) -> list[dict]:
-    rel = frame_relpath(run, rerun, camcol, field_, band, release)
+def _rows(
+    objids, band, run, rerun, camcol, field_, release, cache_root, base_url, suffix=SAS_SUFFIX
+) -> list[dict]:
+    rel = frame_relpath(run, rerun, camcol, field_, band, release, suffix)
     path = str(Path(cache_root) / rel)
     url = frame_url(rel, base_url)
     return [
@@ -77,7 +79,18 @@ def index_synthetic(
                 corner_ra[members],
                 corner_dec[members],
             )
-            rows += _rows(objids[members[hit]], band, run_id, 301, camcol, fld, release, cache_root, base_url)
+            rows += _rows(
+                objids[members[hit]],
+                band,
+                run_id,
+                301,
+                camcol,
+                fld,
+                release,
+                cache_root,
+                base_url,
+                SYNTHETIC_SUFFIX,
+            )
     return _finish(rows)
 
 

@@ -13,6 +13,7 @@ grid interpolated bilinearly with edge clamping (IDL ``interpolate(/grid)``).
 from __future__ import annotations
 
 import bz2
+import gzip
 import io
 import warnings
 from dataclasses import dataclass
@@ -68,11 +69,12 @@ class CorrectedFrame:
 
 
 def open_fits(path: str | Path) -> fits.HDUList:
-    """Open a FITS file, decompressing ``.bz2`` in memory (read once, fully)."""
+    """Open a FITS file, decompressing ``.bz2`` or ``.gz`` in memory (read once, fully)."""
     path = Path(path)
+    openers = {".bz2": bz2.open, ".gz": gzip.open}
     try:
-        if path.suffix == ".bz2":
-            with bz2.open(path, "rb") as fh:
+        if path.suffix in openers:
+            with openers[path.suffix](path, "rb") as fh:
                 data = fh.read()
             return fits.open(io.BytesIO(data), memmap=False)
         return fits.open(path, memmap=False)

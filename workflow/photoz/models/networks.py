@@ -9,6 +9,9 @@ as the original code did.
 
 Variants differ only in widths (and an optional central crop for CPU runs, which
 shrinks every feature map 4x); ``p19`` has exactly 27,596,372 trainable parameters.
+A variant's input is its crop (``input_size``): the readers cut the central pixels
+before augmentation (the crop commutes with the dihedral transforms), so that the
+in-memory training set and the augmentation work on 4x fewer pixels.
 """
 
 from __future__ import annotations
@@ -74,19 +77,23 @@ def _inception(x, n1: int, n2: int, with_5x5: bool, name: str):
     return layers.Concatenate(name=f"{name}_concat")(branches)
 
 
+def input_size(name: str) -> int:
+    """Side in pixels of the central crop the named variant takes (64: the whole cutout)."""
+    if name not in NETWORKS:
+        raise ValueError(f"unknown network {name!r}; choose one of {sorted(NETWORKS)}")
+    return NETWORKS[name].crop
+
+
 def build_network(name: str, n_bins: int = 180) -> keras.Model:
-    """The named variant with inputs ``image`` (64, 64, 5) and ``ebv`` (1,), output the
-    softmax over ``n_bins`` redshift bins (float32 also under mixed precision)."""
+    """The named variant with inputs ``image`` (crop, crop, 5) (the central pixels, see
+    :func:`input_size`) and ``ebv`` (1,), output the softmax over ``n_bins`` redshift
+    bins (float32 also under mixed precision)."""
     if name not in NETWORKS:
         raise ValueError(f"unknown network {name!r}; choose one of {sorted(NETWORKS)}")
     spec = NETWORKS[name]
-    image = keras.Input((CUTOUT, CUTOUT, N_BANDS), name="image")
+    image = keras.Input((spec.crop, spec.crop, N_BANDS), name="image")
     ebv = keras.Input((1,), name="ebv")
-    x = image
-    if spec.crop < CUTOUT:
-        margin = (CUTOUT - spec.crop) // 2
-        x = layers.Cropping2D(margin, name="crop")(x)
-    x = _pool(_conv(x, spec.conv1, 5, "c1"), 2, "p1")
+    x = _pool(_conv(image, spec.conv1, 5, "c1"), 2, "p1")
     (a1, a2), (b1, b2), (c1, c2), (d1, d2), (e1, e2) = spec.inceptions
     x = _inception(x, a1, a2, True, "i0")
     x = _inception(x, b1, b2, True, "i1")

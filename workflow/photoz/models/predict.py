@@ -18,12 +18,17 @@ from ..io import atomic_path
 from .train import TrainParams, configure_tensorflow
 
 
+def member_params(member_dir: str | Path) -> TrainParams:
+    """The TrainParams a member was trained with (its params.json)."""
+    return TrainParams.from_config(json.loads((Path(member_dir) / "params.json").read_text()))
+
+
 def load_member(member_dir: str | Path):
-    """(model with the member's final weights, its TrainParams)."""
+    """(model with the member's final weights, its TrainParams), built under the current
+    precision policy (:func:`configure_tensorflow`)."""
     from .networks import build_network
 
-    info = json.loads((Path(member_dir) / "params.json").read_text())
-    params = TrainParams.from_config(info)
+    params = member_params(member_dir)
     model = build_network(params.network, params.n_bins)
     model.load_weights(str(Path(member_dir) / "weights.weights.h5"))
     return model, params
@@ -53,13 +58,12 @@ def read_pdfs(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 def predict_fold(member_dir: str, manifest_path: str, fold: int, out_path: str, threads: int = 0) -> int:
     """PDFs of fold ``fold``'s dataset galaxies by one member; returns the count."""
     from ..dataset.reader import evaluation_dataset
-    from .networks import predict_dataset
+    from .networks import input_size, predict_dataset
 
-    configure_tensorflow(threads, deterministic=True)
+    configure_tensorflow(threads, True, member_params(member_dir).precision)
     model, params = load_member(member_dir)
-    objids, _, pdfs = predict_dataset(
-        model, evaluation_dataset(manifest_path, fold, 256, params.pixel_transform)
-    )
+    data = evaluation_dataset(manifest_path, fold, 256, params.pixel_transform, input_size(params.network))
+    objids, _, pdfs = predict_dataset(model, data)
     write_pdfs(objids, pdfs, out_path, {"member_dir": str(member_dir), "fold": fold, "z_max": params.z_max})
     return len(objids)
 
@@ -70,13 +74,17 @@ def predict_cubes(member_dir: str, catalog: pd.DataFrame, cube_files: list[str],
 
     from ..dataset.reader import apply_pixel_transform
     from ..resample.cubes import read_cubes
+    from .networks import input_size
 
-    configure_tensorflow(0, deterministic=True)
+    configure_tensorflow(0, True, member_params(member_dir).precision)
     model, params = load_member(member_dir)
     ebv = catalog.set_index("objid")["e_bv_sfd"]
     all_ids, all_pdfs = [], []
     for path in cube_files:
         table, cubes, _ = read_cubes(path)
+        crop = input_size(params.network)
+        lo = (cubes.shape[-1] - crop) // 2
+        cubes = cubes[:, :, lo : lo + crop, lo : lo + crop]
         images = apply_pixel_transform(tf.constant(np.moveaxis(cubes, 1, -1)), params.pixel_transform)
         e = ebv.loc[table["objid"].to_numpy()].to_numpy(np.float32)[:, None]
         pdf = model.predict({"image": images, "ebv": e}, batch_size=256, verbose=0)

@@ -2,7 +2,7 @@
 
 One SWarp process per (galaxy, band), as P19 ran it: all overlapping frames of the band
 in, one 64x64 LANCZOS3 cutout out, background subtraction off, everything else at
-SWarp's defaults except the explicit 0.396"/px scale. SWarp cannot read ``.bz2``, so
+SWarp's defaults except the explicit 0.396"/px scale. SWarp cannot read ``.bz2`` (nor ``.gz``), so
 frames are decompressed once to a scratch directory; each process gets a private
 RESAMPLE_DIR so that parallel runs never share temporary files.
 """
@@ -30,11 +30,11 @@ def available() -> bool:
 
 
 def decompress(frame_path: str | Path, scratch: str | Path) -> Path:
-    """Write an uncompressed copy of a ``.fits.bz2`` frame into ``scratch``."""
+    """Write an uncompressed copy of a ``.fits.bz2`` or ``.fits.gz`` frame into ``scratch``."""
     from ..frames.reader import open_fits
 
     frame_path = Path(frame_path)
-    out = Path(scratch) / frame_path.name.removesuffix(".bz2")
+    out = Path(scratch) / frame_path.name.removesuffix(".bz2").removesuffix(".gz")
     if not out.exists():
         with open_fits(frame_path) as hdul:
             hdul.writeto(out)

@@ -7,15 +7,18 @@ and dark variance of its camcol, a per-column calibration vector, sky subtractio
 SDSS's FLOATCOMPRESS (10 mantissa bits). The file has the corrected-frame layout:
 HDU0 image (nanomaggies) with the real frames' keywords and TAN WCS, HDU1 calibration
 vector, HDU2 sky grid (ALLSKY, XINTERP, YINTERP), HDU3 astrometry (asTrans-like row),
-compressed with bz2 like the SAS files. Everything is deterministic for the survey seed.
+compressed by the file suffix (the pipeline writes .fits.gz; the SAS serves .fits.bz2;
+see frames.sas). Everything is deterministic for the survey seed.
 """
 
 from __future__ import annotations
 
 import bz2
+import gzip
 import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -288,10 +291,18 @@ class FrameRenderer:
         return fits.HDUList([primary, calib, sky, self._trace(key, extras)])
 
     def write(self, key: FrameKey, path, noise: bool = True) -> int:
-        """Render and write the frame as ``.fits.bz2`` atomically; return its size."""
+        """Render and write the frame atomically, compressed by the path's suffix
+        (``.gz``: gzip level 1; ``.bz2``: bz2 level 1 (as small as level 9 on these
+        frames, decompresses 1.7x faster); otherwise plain FITS); return its size."""
         buf = io.BytesIO()
         self.hdulist(key, noise=noise).writeto(buf)
-        data = bz2.compress(buf.getvalue(), compresslevel=9)
+        suffix = Path(path).suffix
+        if suffix == ".gz":
+            data = gzip.compress(buf.getvalue(), compresslevel=1, mtime=0)  # mtime 0: same bytes
+        elif suffix == ".bz2":
+            data = bz2.compress(buf.getvalue(), compresslevel=1)
+        else:
+            data = buf.getvalue()
         with atomic_path(path) as tmp:
             tmp.write_bytes(data)
         return len(data)

@@ -1,0 +1,165 @@
+"""The evaluate and report stages on a small dataset with known photo-z errors."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REPO
+from cube_factory import build_dataset, write_random_partitions
+
+from photoz.config import load_config
+from photoz.evaluation.report import FIGURES, run_report
+from photoz.evaluation.samples import in_stripe82, load_methods
+from photoz.evaluation.stage import read_metrics, run_evaluate
+from photoz.io import write_parquet
+from photoz.metrics.pdf import bin_midpoints
+from photoz.metrics.point import bias, sigma_mad
+from photoz.models.ensemble import summarise, write_photoz
+
+Z_MAX, N_BINS = 0.4, 180
+N_DEEP = 60
+
+
+def _gaussian_pdfs(centres: np.ndarray, width: float) -> np.ndarray:
+    mids = bin_midpoints(N_BINS, Z_MAX)
+    pdf = np.exp(-0.5 * ((mids[None, :] - centres[:, None]) / width) ** 2)
+    return pdf / pdf.sum(axis=1, keepdims=True)
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory):
+    root = tmp_path_factory.mktemp("evaluate")
+    catalog_path, cubes = write_random_partitions(root / "cubes", 2, 150, seed=4)
+    catalog = pd.read_parquet(catalog_path)
+    rng = np.random.default_rng(8)
+    n = len(catalog)
+    catalog.loc[: N_DEEP - 1, "ra"] = rng.uniform(310, 359, N_DEEP)  # Stripe 82
+    catalog.loc[: N_DEEP - 1, "dec"] = rng.uniform(-1.0, 1.0, N_DEEP)
+    catalog["petromagerr_r"] = rng.uniform(0.003, 0.05, n)
+    catalog["zphot"] = catalog["z"] + rng.normal(0, 0.02, n) * (1 + catalog["z"])
+    catalog.to_parquet(catalog_path)
+    cfg = load_config(REPO / "config.yaml")
+    build_dataset(cfg, catalog_path, cubes, root / "dataset")
+    dataset = pd.read_parquet(root / "dataset" / "catalog.parquet")
+    usable = dataset[dataset["in_dataset"]]
+    files = {}
+    for name, scatter, shift in (("baseline", 0.01, 0.002), ("knn", 0.015, 0.0)):
+        z = usable["z"].to_numpy()
+        centres = np.clip(z + shift + rng.normal(0, scatter, len(z)) * (1 + z), 0.005, 0.395)
+        pdf = _gaussian_pdfs(centres, scatter * 1.2)
+        table = summarise(usable["objid"], usable["fold"], z, pdf, Z_MAX)
+        files[name] = str(root / f"{name}.parquet")
+        write_photoz(table, files[name], {"method": name})
+    provenance_catalog = root / "catalog.parquet"
+    write_parquet(catalog, provenance_catalog, {"backend": "synthetic", "data_release": 12, "seed": 1})
+    histories = []
+    for fold in (0, 1):
+        path = root / "models" / "baseline" / f"fold{fold}" / "member0" / "history.csv"
+        path.parent.mkdir(parents=True)
+        pd.DataFrame(
+            {
+                "step": [100, 200],
+                "train_loss": [4.5, 3.9],
+                "val_loss": [4.4, 4.0],
+                "val_sigma_mad": [0.03, 0.02],
+            }
+        ).to_csv(path, index=False)
+        histories.append(str(path))
+    eval_cfg = {**cfg["evaluate"], "z_max": Z_MAX, "n_bootstrap": 20}
+    out = root / "report"
+    run_evaluate(
+        files, str(root / "dataset" / "catalog.parquet"), str(provenance_catalog), str(out), eval_cfg
+    )
+    page = run_report(
+        str(out / "metrics.json"),
+        files,
+        str(root / "dataset" / "catalog.parquet"),
+        str(root / "dataset" / "manifest.tsv"),
+        histories,
+        cfg,
+        str(out),
+    )
+    return root, files, out, page
+
+
+def test_stripe82_footprint():
+    assert in_stripe82([0.5, 310, 59, 61, 200, 330], [0, 1.2, -1.2, 0, 0, 1.3]).tolist() == [
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
+
+
+def test_metrics_files_hold_the_numbers_of_every_method(evaluated):
+    root, files, out, _ = evaluated
+    document = read_metrics(out / "metrics.json")
+    assert document["provenance"]["synthetic"] is True
+    methods = document["methods"]
+    assert set(methods) == {"baseline", "knn", "catalog"}
+    tables = load_methods(files, str(root / "dataset" / "catalog.parquet"))
+    dataset = pd.read_parquet(root / "dataset" / "catalog.parquet")
+    n_deep = int(in_stripe82(dataset["ra"], dataset["dec"]).sum())
+    assert n_deep >= N_DEEP  # the placed ones, and any random position inside
+    for name, res in methods.items():
+        table = tables[name]
+        full = res["subsets"].set_index("subset").loc["full"]
+        assert full["n"] == len(table) == 300
+        assert full["sigma_mad"] == pytest.approx(sigma_mad(table["z_phot"], table["z_spec"]))
+        assert full["bias"] == pytest.approx(bias(table["z_phot"], table["z_spec"]))
+        folds = res["folds"]
+        assert folds["fold"].tolist() == ["0", "1", "2", "3", "4", "mean", "std"]
+        assert folds.iloc[:5]["n"].sum() == 300
+        assert folds.iloc[5]["sigma_mad"] == pytest.approx(folds.iloc[:5]["sigma_mad"].mean())
+        subsets = res["subsets"].set_index("subset")
+        assert subsets.loc["deep area", "n"] == n_deep
+        assert subsets.loc["outside deep area", "n"] == 300 - n_deep
+        assert np.isfinite(res["slope_above_0.15"]) and 0 <= res["tv_distance"] <= 1
+        assert len(res["residual_vs_zspec"]) == 40 and len(res["sigma_mad_vs_r"]) == 11
+    # PDF subsets only where there are PDFs; the injected scatters come out in order
+    base = methods["baseline"]["subsets"].set_index("subset")
+    assert base.loc["widest 20% removed", "n"] == pytest.approx(240, abs=2)
+    assert base.loc["widest 10% removed", "n"] == pytest.approx(270, abs=2)
+    assert base.loc["full", "crps"] > 0 and 0 < base.loc["full", "pit_ks"] < 0.2
+    assert "widest 20% removed" not in set(methods["catalog"]["subsets"]["subset"])
+    assert np.isnan(methods["catalog"]["subsets"].iloc[0]["crps"])
+    smad = {m: methods[m]["subsets"].iloc[0]["sigma_mad"] for m in methods}
+    assert smad["baseline"] < smad["knn"] < smad["catalog"]
+    assert methods["baseline"]["subsets"].iloc[0]["bias"] == pytest.approx(0.002 / 1.2, abs=0.0015)
+    # machine-readable copies
+    csv = pd.read_csv(out / "metrics.csv")
+    assert set(csv["method"]) == set(methods) and set(csv["table"]) == {"folds", "subsets"}
+    diag = pd.read_csv(out / "diagnostics.csv")
+    assert {"residual_vs_zspec", "sigma_mad_vs_snr", "tomographic"} <= set(diag["diagnostic"])
+    assert "NaN" not in (out / "metrics.json").read_text()  # strict JSON: NaN written as null
+    json.loads((out / "metrics.json").read_text())
+
+
+def test_html_report_embeds_every_figure_and_table(evaluated):
+    _, _, out, page = evaluated
+    text = page.read_text()
+    assert 'id="synthetic-banner"' in text and "not SDSS results" in text
+    images = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,([^"]+)"', text)
+    assert [name for name, _ in images] == list(FIGURES)
+    assert all(len(data) > 5000 for _, data in images)
+    for name in FIGURES:
+        png = (out / "figures" / f"{name}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    cells = re.findall(r"<td>([^<]*)</td>", text)
+    numbers = [c for c in cells if re.fullmatch(r"[-+]?\d+(\.\d+)?", c)]
+    assert len(numbers) > 200
+    assert "Configuration of this run" in text and "n_folds" in text
+
+
+def test_report_rule_lists_every_figure_with_its_caption():
+    text = (REPO / "workflow" / "rules" / "common.smk").read_text()
+    block = re.search(r"REPORT_FIGURES = \[(.*?)\]", text, re.S).group(1)
+    assert re.findall(r'"(\w+)"', block) == list(FIGURES)
+    for name, caption in FIGURES.items():
+        assert (REPO / "workflow" / "report" / f"{name}.rst").read_text().strip() == caption

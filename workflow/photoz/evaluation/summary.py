@@ -1,0 +1,101 @@
+"""Metrics of one method's table (:mod:`.samples`): per fold, per subset, diagnostics.
+
+Subsets follow P19 Table 2: the full test sample, the widest 10% and 20% of PDFs
+removed (68% width), the deep (Stripe 82) area alone and with its widest 20% removed,
+and the rest of the sky.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..metrics import diagnostics as dg
+from ..metrics.point import bias, outlier_fraction, sigma_mad
+
+SUMMARY_COLUMNS = ["n", "bias", "sigma_mad", "outlier_fraction", "crps", "pit_ks", "width68"]
+
+
+def has_pdfs(table: pd.DataFrame) -> bool:
+    """Whether the method gives PDFs (the catalog column does not)."""
+    return "pdf" in table
+
+
+def sample_metrics(table: pd.DataFrame) -> dict[str, float]:
+    """n, bias, sigma_MAD, outlier fraction and (with PDFs) mean CRPS, PIT KS statistic,
+    median 68% width of the galaxies of ``table``."""
+    zp, zs = table["z_phot"].to_numpy(), table["z_spec"].to_numpy()
+    out = {
+        "n": int(len(table)),
+        "bias": bias(zp, zs),
+        "sigma_mad": sigma_mad(zp, zs),
+        "outlier_fraction": outlier_fraction(zp, zs),
+    }
+    pdfs = has_pdfs(table) and len(table)
+    out["crps"] = float(table["crps"].mean()) if pdfs else float("nan")
+    out["pit_ks"] = dg.pit_ks(table["pit"].to_numpy()) if pdfs else float("nan")
+    out["width68"] = float(table["width68"].median()) if pdfs else float("nan")
+    return out
+
+
+def subsets(table: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Boolean masks of the P19 Table 2 rows this method supports."""
+    masks = {"full": np.ones(len(table), bool)}
+    deep = table["deep"].to_numpy(bool)
+    if has_pdfs(table):
+        width = table["width68"].to_numpy()
+        for cut in (10, 20):
+            masks[f"widest {cut}% removed"] = width <= np.quantile(width, 1 - cut / 100)
+    masks["deep area"] = deep
+    if has_pdfs(table) and deep.any():
+        width = table["width68"].to_numpy()
+        masks["deep area, widest 20% removed"] = deep & (width <= np.quantile(width[deep], 0.8))
+    masks["outside deep area"] = ~deep
+    return masks
+
+
+def fold_table(table: pd.DataFrame) -> pd.DataFrame:
+    """P19 Table 1: metrics per fold, then their mean and standard deviation."""
+    rows = [{"fold": str(fold), **sample_metrics(part)} for fold, part in table.groupby("fold")]
+    per_fold = pd.DataFrame(rows)
+    numeric = per_fold[SUMMARY_COLUMNS]
+    mean = {"fold": "mean", **numeric.mean().to_dict()}
+    std = {"fold": "std", **numeric.std(ddof=1).to_dict()}
+    return pd.concat([per_fold, pd.DataFrame([mean, std])], ignore_index=True)
+
+
+def subset_table(table: pd.DataFrame) -> pd.DataFrame:
+    """P19 Table 2 layout: metrics of each subset of :func:`subsets`."""
+    rows = [{"subset": name, **sample_metrics(table[mask])} for name, mask in subsets(table).items()]
+    return pd.DataFrame(rows)
+
+
+def diagnostics(table: pd.DataFrame, cfg: dict) -> dict:
+    """Bias diagnostics: binned residuals, slope above 0.15, TV distance and its no-
+    collapse reference, sigma_MAD vs r and SNR, tomographic mean-redshift offsets.
+
+    ``cfg`` is the ``evaluate`` config section (n_bootstrap, seed, snr_edges,
+    tomographic_edges) plus ``z_max``.
+    """
+    zp, zs = table["z_phot"].to_numpy(), table["z_spec"].to_numpy()
+    z_max, n_boot, seed = cfg["z_max"], cfg["n_bootstrap"], cfg["seed"]
+    variances = dg.residual_variances(zp, zs, table["r"].to_numpy(), z_max=z_max)
+    vs_zspec = dg.binned_residuals_zspec(zp, zs, variances, z_max=z_max)
+    vs_zphot = dg.binned_residuals_zphot(zp, zs, z_max=z_max)
+    slope, slope_err = dg.residual_slope(vs_zspec)
+    tv, tv_err = dg.tv_distance(zp, zs, z_max=z_max, n_boot=n_boot, seed=seed)
+    tv_ref, tv_ref_err = dg.tv_reference(zp, zs, z_max=z_max, n_boot=n_boot, seed=seed)
+    snr_edges = np.array(cfg["snr_edges"], dtype=np.float64)
+    return {
+        "slope_above_0.15": slope,
+        "slope_above_0.15_error": slope_err,
+        "tv_distance": tv,
+        "tv_distance_error": tv_err,
+        "tv_reference": tv_ref,
+        "tv_reference_error": tv_ref_err,
+        "residual_vs_zspec": vs_zspec,
+        "residual_vs_zphot": vs_zphot,
+        "sigma_mad_vs_r": dg.sigma_mad_in_bins(table["r"], dg.R_MAG_EDGES, zp, zs, n_boot, seed),
+        "sigma_mad_vs_snr": dg.sigma_mad_in_bins(table["snr_r"], snr_edges, zp, zs, n_boot, seed),
+        "tomographic": dg.mean_redshift_offsets(zp, zs, np.array(cfg["tomographic_edges"], np.float64)),
+    }
