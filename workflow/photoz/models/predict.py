@@ -60,7 +60,7 @@ def predict_fold(member_dir: str, manifest_path: str, fold: int, out_path: str, 
     from ..dataset.reader import evaluation_dataset
     from .networks import input_size, predict_dataset
 
-    configure_tensorflow(threads, True, member_params(member_dir).precision)
+    configure_tensorflow(threads, deterministic=True)
     model, params = load_member(member_dir)
     data = evaluation_dataset(manifest_path, fold, 256, params.pixel_transform, input_size(params.network))
     objids, _, pdfs = predict_dataset(model, data)
@@ -76,7 +76,7 @@ def predict_cubes(member_dir: str, catalog: pd.DataFrame, cube_files: list[str],
     from ..resample.cubes import read_cubes
     from .networks import input_size
 
-    configure_tensorflow(0, True, member_params(member_dir).precision)
+    configure_tensorflow(0, deterministic=True)
     model, params = load_member(member_dir)
     ebv = catalog.set_index("objid")["e_bv_sfd"]
     all_ids, all_pdfs = [], []

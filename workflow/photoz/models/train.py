@@ -11,8 +11,7 @@ batch of the same epoch (the reader is deterministic per (seed, epoch)), so on C
 final weights equal those of an uninterrupted run. The validation set is evaluated
 every ``validate_every`` steps (loss, PIT KS statistic, sigma_MAD), logged to
 ``history.csv`` and TensorBoard. With a GPU: mixed float16 and XLA; with several GPUs
-on the node: ``tf.distribute.MirroredStrategy``; on a CPU with native bfloat16: mixed
-bfloat16 (see :func:`configure_tensorflow`).
+on the node: ``tf.distribute.MirroredStrategy``.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import shutil
 import time
 from dataclasses import asdict, dataclass
@@ -61,7 +59,6 @@ class TrainParams:
     checkpoint_every: int = 2000
     validate_every: int = 2000
     pixel_transform: str = "none"
-    precision: str = "auto"
     shuffle_buffer: int = 2048
     in_memory_mb: int = 1000
     seed: int = 1
@@ -77,31 +74,16 @@ def member_seed(seed: int, fold: int, member: int) -> int:
     return int(np.random.SeedSequence([seed, fold, member]).generate_state(1)[0] % (2**31))
 
 
-PRECISIONS = ("auto", "float32")
+def configure_tensorflow(threads: int, deterministic: bool) -> tuple:
+    """Threads, determinism (CPU), mixed float16 and strategy (GPU); returns
+    (strategy, n_gpus, precision policy name).
 
-
-def cpu_has_bfloat16() -> bool:
-    """Whether the CPU computes bfloat16 natively (AMX or AVX512-BF16, Linux CPU flags)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return re.search(r"\b(amx_bf16|avx512_bf16)\b", flags) is not None
-
-
-def configure_tensorflow(threads: int, deterministic: bool, precision: str = "auto") -> tuple:
-    """Threads, determinism (CPU), precision and strategy; returns (strategy, n_gpus, policy).
-
-    ``precision`` ``auto``: mixed_float16 on GPUs (P19's Titan X era had none; loss
-    scaling keeps it stable), mixed_bfloat16 on CPUs with native bfloat16 (1.6x faster
-    training of p19_tiny on this project's 2-core Xeon, same sigma_MAD within the
-    member-to-member scatter), float32 elsewhere; ``float32`` everywhere.
+    Mixed bfloat16 on CPUs with AMX was measured and not used: p19_tiny trains no faster
+    with it (620 vs 632 images/s, 1 thread, batch 64), p19_cpu 19% faster.
     """
     import keras
     import tensorflow as tf
 
-    if precision not in PRECISIONS:
-        raise ValueError(f"training.precision {precision!r}: expected one of {PRECISIONS}")
     if threads:
         try:
             tf.config.threading.set_intra_op_parallelism_threads(threads)
@@ -113,12 +95,9 @@ def configure_tensorflow(threads: int, deterministic: bool, precision: str = "au
     if gpus:
         for gpu in gpus:
             tf.config.experimental.set_memory_growth(gpu, True)
-        policy = "mixed_float16" if precision == "auto" else "float32"
-    else:
-        if precision == "auto" and cpu_has_bfloat16():
-            policy = "mixed_bfloat16"
-        if deterministic:
-            tf.config.experimental.enable_op_determinism()
+        policy = "mixed_float16"
+    elif deterministic:
+        tf.config.experimental.enable_op_determinism()
     keras.mixed_precision.set_global_policy(policy)
     strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
     return strategy, len(gpus), policy
@@ -178,7 +157,7 @@ def train_member(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     seed = member_seed(params.seed, fold, member)
-    strategy, n_gpus, policy = configure_tensorflow(params.threads, True, params.precision)
+    strategy, n_gpus, policy = configure_tensorflow(params.threads, deterministic=True)
     # Sizes only: hashing every shard in each of the 30 jobs would read the whole dataset
     # 30 times at survey scale; TFRecord CRCs catch corrupted records as they are read.
     manifest = verify_manifest(manifest_path, checksums=False)
