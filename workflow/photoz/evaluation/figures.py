@@ -182,20 +182,20 @@ def gallery(
 
 
 def training_curves(histories: dict[str, pd.DataFrame], path) -> None:
-    """Training and validation loss, and validation sigma_MAD, per (fold, member)."""
+    """Training and validation loss, and validation sigma_MAD, per (fold, member);
+    ``histories`` is keyed "fold{k}/member{m}/...", coloured by fold."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    colour = {fold: f"C{k % 10}" for k, fold in enumerate(sorted({h.split("/")[0] for h in histories}))}
     for label, h in histories.items():
-        fold = label.split("/")[0]
-        colour = f"C{int(''.join(c for c in fold if c.isdigit()) or 0) % 10}"
-        axes[0].plot(h["step"], h["train_loss"], color=colour, lw=0.8, alpha=0.5)
-        axes[0].plot(h["step"], h["val_loss"], color=colour, lw=0.8, ls="--", alpha=0.8)
-        axes[1].plot(h["step"], h["val_sigma_mad"], color=colour, lw=0.8, alpha=0.7, marker="o", ms=2)
+        c = colour[label.split("/")[0]]
+        axes[0].plot(h["step"], h["train_loss"], color=c, lw=0.8, alpha=0.5)
+        axes[0].plot(h["step"], h["val_loss"], color=c, lw=0.8, ls="--", alpha=0.8)
+        axes[1].plot(h["step"], h["val_sigma_mad"], color=c, lw=0.8, alpha=0.7, marker="o", ms=2)
     axes[0].set_ylabel("cross-entropy (solid: training, dashed: validation)")
     axes[1].set_ylabel("validation $\\sigma_{MAD}$")
     for ax in axes:
         ax.set_xlabel("step")
-    folds = sorted({label.split("/")[0] for label in histories})
-    for fold in folds:
-        axes[1].plot([], [], color=f"C{int(''.join(c for c in fold if c.isdigit()) or 0) % 10}", label=fold)
+    for fold, c in colour.items():
+        axes[1].plot([], [], color=c, label=fold)
     axes[1].legend(fontsize=7)
     _save(fig, path)

@@ -88,6 +88,19 @@ def _bins(n_bins: int, z_max: float) -> np.ndarray:
     return np.linspace(0.0, z_max, n_bins + 1)
 
 
+def _binned_means(x: np.ndarray, n_bins: int, z_max: float, statistic) -> pd.DataFrame:
+    """Rows (bin centre, n, mean, error) over ``n_bins`` bins of x on (0, z_max), x strictly
+    inside a bin; ``statistic(mask)`` gives (mean, error) of a non-empty bin."""
+    edges = _bins(n_bins, z_max)
+    rows = []
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        inside = (x > lo) & (x < hi)
+        n = int(inside.sum())
+        mean, err = statistic(inside) if n else (np.nan, np.nan)
+        rows.append((0.5 * (lo + hi), n, mean, err))
+    return pd.DataFrame(rows, columns=["z", "n", "mean_residual", "error"])
+
+
 def binned_residuals_zspec(
     z_phot: np.ndarray,
     z_spec: np.ndarray,
@@ -96,26 +109,19 @@ def binned_residuals_zspec(
     z_max: float = 0.4,
 ) -> pd.DataFrame:
     """Mean residual per z_spec bin (strictly inside the bin), weighted by
-    w = (1 + z_spec)^2 / max(v, 1e-5) with error sqrt(1 / sum w); unweighted (v = 1e-5
-    for all, error = std / sqrt(n)) when no variances are given."""
+    w = (1 + z_spec)^2 / max(v, 1e-5) with error sqrt(1 / sum w) (L22); without
+    ``variances`` the plain mean with error std / sqrt(n)."""
     z_spec = np.asarray(z_spec, np.float64)
     dz = residual(z_phot, z_spec)
-    edges = _bins(n_bins, z_max)
-    rows = []
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-        inside = (z_spec > lo) & (z_spec < hi)
-        n = int(inside.sum())
-        if n == 0:
-            rows.append((0.5 * (lo + hi), 0, np.nan, np.nan))
-            continue
+
+    def statistic(inside):
         if variances is None:
-            mean = dz[inside].mean()
-            err = dz[inside].std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
-        else:
-            w = (1 + z_spec[inside]) ** 2 / np.maximum(np.asarray(variances)[inside], 1e-5)
-            mean, err = np.sum(w * dz[inside]) / w.sum(), np.sqrt(1.0 / w.sum())
-        rows.append((0.5 * (lo + hi), n, mean, err))
-    return pd.DataFrame(rows, columns=["z", "n", "mean_residual", "error"])
+            n = int(inside.sum())
+            return dz[inside].mean(), dz[inside].std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
+        w = (1 + z_spec[inside]) ** 2 / np.maximum(np.asarray(variances)[inside], 1e-5)
+        return np.sum(w * dz[inside]) / w.sum(), np.sqrt(1.0 / w.sum())
+
+    return _binned_means(z_spec, n_bins, z_max, statistic)
 
 
 def binned_residuals_zphot(
@@ -124,15 +130,12 @@ def binned_residuals_zphot(
     """Plain mean residual per z_phot bin, error std / sqrt(n - 1) (L22)."""
     z_phot = np.asarray(z_phot, np.float64)
     dz = residual(z_phot, z_spec)
-    edges = _bins(n_bins, z_max)
-    rows = []
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-        inside = (z_phot > lo) & (z_phot < hi)
+
+    def statistic(inside):
         n = int(inside.sum())
-        mean = dz[inside].mean() if n else np.nan
-        err = dz[inside].std() / np.sqrt(n - 1) if n > 1 else np.nan
-        rows.append((0.5 * (lo + hi), n, mean, err))
-    return pd.DataFrame(rows, columns=["z", "n", "mean_residual", "error"])
+        return dz[inside].mean(), dz[inside].std() / np.sqrt(n - 1) if n > 1 else np.nan
+
+    return _binned_means(z_phot, n_bins, z_max, statistic)
 
 
 def residual_slope(binned: pd.DataFrame, z_min: float = 0.15) -> tuple[float, float]:
