@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from photoz.metrics import diagnostics as dg
-from photoz.metrics.pdf import bin_midpoints, crps, pdf_mean, pdf_width68, pit
+from photoz.metrics.pdf import bin_midpoints, crps, pdf_mean, pdf_width68, pit, point_estimate
 from photoz.metrics.point import bias, outlier_fraction, residual, sigma_mad
 
 Z_MAX, N_BINS = 0.4, 180
@@ -54,6 +54,19 @@ def test_pit_mean_and_width_of_a_uniform_pdf():
     # and the CRPS of a uniform PDF on [0, 0.4] at z = 0.2: 2 * int_0^0.2 (z/0.4)^2 dz
     # = 0.4/12 - midpoint discretisation (the mass sits at bin centres): within a bin width
     assert crps(pdf, [0.2], Z_MAX)[0] == pytest.approx(0.4 / 12, abs=WIDTH)
+
+
+def test_point_estimates_mean_and_mode():
+    # a bimodal PDF: 0.6 in bin 20, 0.4 in bin 150; the mean lies between, the mode on the peak
+    pdf = np.zeros((1, N_BINS))
+    pdf[0, 20], pdf[0, 150] = 0.6, 0.4
+    mid = bin_midpoints(N_BINS, Z_MAX)
+    assert point_estimate(pdf, "mean", Z_MAX)[0] == pytest.approx(0.6 * mid[20] + 0.4 * mid[150])
+    assert point_estimate(pdf, "mode", Z_MAX)[0] == pytest.approx(mid[20])
+    # on the extended range [-0.2, 0.6) of L22 step 3
+    assert point_estimate(pdf, "mode", 0.6, -0.2)[0] == pytest.approx(-0.2 + 20.5 * 0.8 / N_BINS)
+    with pytest.raises(ValueError, match="median"):
+        point_estimate(pdf, "median", Z_MAX)
 
 
 def test_pit_histogram_and_ks():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -159,9 +160,7 @@ def test_predict_and_ensemble_cover_every_test_galaxy(dataset, tmp_path):
             assert sorted(objids) == sorted(catalog.loc[catalog["fold"] == fold, "objid"].astype(np.int64))
             np.testing.assert_allclose(pdfs.sum(axis=1), 1.0, rtol=1e-4)
             predictions.append(str(out))
-    table = ensemble_method(
-        predictions, str(dataset_dir / "catalog.parquet"), str(tmp_path / "cnn.parquet"), 0.4
-    )
+    table = ensemble_method(predictions, str(dataset_dir / "catalog.parquet"), str(tmp_path / "cnn.parquet"))
     written = read_photoz(tmp_path / "cnn.parquet")
     catalog = catalog[catalog["fold"].isin(folds)]
     assert len(written) == len(catalog) and written["objid"].is_unique
@@ -203,23 +202,24 @@ def test_knn_baseline_learns_redshift_from_colours():
     assert np.stack(table["pdf"]).sum(axis=1) == pytest.approx(1.0)
 
 
-def test_paper_preset_plans_thirty_gpu_trainings(tmp_path):
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "snakemake"),
-            "--snakefile",
-            str(REPO / "Snakefile"),
-            "--directory",
-            str(tmp_path),
-            "--configfile",
-            str(REPO / "presets/paper.yaml"),
-            "-n",
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "SCISERVER_TOKEN": "dry-run"},
-    )
+def dry_run(workdir: Path, *presets: str, options: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """``snakemake -n`` in ``workdir`` on preset config files (relative to the repository,
+    layered in order) with extra ``options``; asserts success."""
+    cmd = [str(Path(sys.executable).parent / "snakemake"), "--snakefile", str(REPO / "Snakefile")]
+    cmd += ["--directory", str(workdir), *options, "--configfile", *(str(REPO / p) for p in presets), "-n"]
+    # the paper preset queries CasJobs, whose token is only checked when the query runs
+    env = {**os.environ, "SCISERVER_TOKEN": "dry-run"}
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def test_paper_preset_plans_thirty_gpu_trainings(tmp_path):
+    """The SLURM profile on the paper preset: 30 training jobs on the GPU partition, each
+    with one GPU and the preset's memory and time (snakemake -n --profile ...)."""
+    result = dry_run(
+        tmp_path, "presets/paper.yaml", options=("--profile", str(REPO / "workflow/profiles/slurm"))
+    )
     counts = dict(
         line.split()[:2]
         for line in result.stdout.splitlines()
@@ -229,7 +229,110 @@ def test_paper_preset_plans_thirty_gpu_trainings(tmp_path):
     blocks = result.stdout.split("\n\n")
     trains = [b for b in blocks if "rule train:" in b]
     assert len(trains) == 30
-    assert all("gpu=1" in b and "mem_mb=32000" in b and "runtime=1440" in b for b in trains)
+    assert all(
+        "gpu=1" in b and "mem_mb=32000" in b and "runtime=1440" in b and "slurm_partition=gpu" in b
+        for b in trains
+    )
+    # the data stages are CPU jobs on the CPU partition
+    query = next(b for b in blocks if "rule query_catalog:" in b)
+    assert "slurm_partition=cpu" in query and "gpu=" not in query
     assert {(b.split("fold")[1][0], b.split("member")[1][0]) for b in trains} == {
         (str(f), str(m)) for f in range(5) for m in range(6)
     }
+
+
+def test_lin2022_steps_train_predict_and_ensemble(dataset, tmp_path):
+    """Step 1 (multi-channel network), steps 2 and 3 (heads on its frozen representation)
+    and their predictions: mixture PDFs on the base and the extended range."""
+    from photoz.lin2022.heads import HeadParams, train_heads
+    from photoz.models.networks import REPRESENTATION
+    from photoz.models.predict import load_member, read_pdf_range
+
+    dataset_dir, _ = dataset
+    manifest, catalog_path = str(dataset_dir / "manifest.tsv"), str(dataset_dir / "catalog.parquet")
+    params = TrainParams.from_config(
+        {**TRAIN, "steps": 4, "checkpoint_every": 2, "validate_every": 2}, "step1"
+    )
+    assert params.output == "channels"
+    fold = 1
+    step1 = tmp_path / "step1/fold1/member0"
+    history = train_member(params, manifest, fold, 0, str(step1))
+    assert np.isfinite(history["train_loss"]).all() and history["train_loss"].iloc[0] > 6 * 3.0  # 7 terms
+    heads = HeadParams(
+        balance_threshold=1, balance_reference_size=10**6, steps=6, batch_size=8, learning_rate=1e-3
+    )
+    predictions, pre_estimates = {}, []
+    for name in ("step2", "step3"):
+        out = tmp_path / f"{name}/fold1/member0"
+        train_heads(name, params, heads, manifest, catalog_path, fold, 0, str(step1), str(out), pre_estimates)
+        if name == "step2":  # pre-estimates of the other folds' galaxies (here by this member)
+            for other in (0, 2, 3, 4):
+                pre_estimates.append(str(tmp_path / f"pre/fold{other}/member0.parquet"))
+                predict_fold(str(out), manifest, other, pre_estimates[-1])
+        record = json.loads((out / "params.json").read_text())
+        assert (
+            record["method"] == name
+            and record["cell_cap"] == 1
+            and 0 < record["subset_size"] <= record["training_size"]
+        )
+        model, member_params = load_member(out)
+        reference, _ = load_member(step1)
+        # the representation is step 1's, untouched; the heads changed
+        np.testing.assert_array_equal(
+            model.get_layer(REPRESENTATION).get_weights()[0],
+            reference.get_layer(REPRESENTATION).get_weights()[0],
+        )
+        np.testing.assert_array_equal(
+            model.get_layer("rhead").get_weights()[0], reference.get_layer("rhead").get_weights()[0]
+        )
+        pred = tmp_path / f"pred/{name}/fold1/member0.parquet"
+        predict_fold(str(out), manifest, fold, str(pred))
+        ids, pdfs = read_pdfs(pred)
+        np.testing.assert_allclose(pdfs.sum(axis=1), 1.0, rtol=1e-4)
+        predictions[name] = (pdfs.shape[1], read_pdf_range(pred))
+    assert predictions["step2"] == (180, (0.0, 0.4))
+    assert predictions["step3"][0] == 360 and predictions["step3"][1] == pytest.approx((-0.2, 0.6))
+    assert json.loads((tmp_path / "step3/fold1/member0/labels.json").read_text())["n_bins"] == 180
+    table = ensemble_method(
+        [str(tmp_path / "pred/step3/fold1/member0.parquet")], catalog_path, str(tmp_path / "step3.parquet")
+    )
+    assert table["pit"].between(0, 1).all() and len(table) == len(ids)
+    step3 = read_photoz(tmp_path / "step3.parquet")
+    assert step3.attrs["pdf_range"] == pytest.approx((-0.2, 0.6)) and step3.attrs["point_estimate"] == "mode"
+    # L22's estimator: the centre of the most probable bin of the extended range
+    np.testing.assert_allclose(
+        step3["z_phot"], -0.2 + (np.argmax(np.stack(step3["pdf"]), axis=1) + 0.5) * 0.8 / 360
+    )
+
+
+def test_lin2022_preset_plans_every_step_per_fold_and_member(tmp_path):
+    result = dry_run(tmp_path, "presets/lin2022.yaml")
+    counts = {
+        line.split()[0]: int(line.split()[1])
+        for line in result.stdout.splitlines()
+        if len(line.split()) == 2 and line.split()[1].isdigit()
+    }
+    # baseline + step 1: 2 x 30 networks; steps 2, 3, 3a, 3b: 4 x 30 head trainings;
+    # 6 methods x 5 folds predicted and ensembled; step 4 calibrates step 3
+    assert (counts["train"], counts["train_heads"], counts["predict"]) == (60, 120, 30)
+    assert (counts["ensemble"], counts["calibrate"]) == (6, 1)
+    heads = [b for b in result.stdout.split("\n\n") if "rule train_heads:" in b]
+    step3 = [b for b in heads if "results/models/step3/fold2/member5/" in b]
+    assert len(step3) == 1
+    assert "results/models/step1/fold2/member5/weights" in step3[0]
+    inputs = step3[0].split("input:")[1].split("\n")[0]
+    # step 2's out-of-fold predictions of the same member index, every fold but 2
+    for fold in (0, 1, 3, 4):
+        assert f"results/predictions/step2/fold{fold}/member5.parquet" in inputs
+    assert "results/predictions/step2/fold2/" not in inputs
+
+
+def test_lin2022_preset_layers_on_the_paper_preset(tmp_path):
+    """presets/paper.yaml + presets/lin2022.yaml: the paper's network and GPUs for step 1,
+    the paper's head schedule (L22: 800 iterations of 32 at 2e-5)."""
+    result = dry_run(tmp_path, "presets/paper.yaml", "presets/lin2022.yaml")
+    blocks = result.stdout.split("\n\n")
+    step1 = [b for b in blocks if "rule train:" in b and "results/models/step1/" in b]
+    assert len(step1) == 30 and all("gpu=1" in b and '"network": "p19"' in b for b in step1)
+    heads = [b for b in blocks if "rule train_heads:" in b]
+    assert len(heads) == 120 and all('"learning_rate": 2e-05' in b for b in heads)

@@ -96,7 +96,10 @@ def get_dataset_runtime(wildcards):
 
 FOLDS = list(range(config["dataset"]["n_folds"]))
 MEMBERS = list(range(config["training"]["n_members"]))
-METHODS = ["baseline"]
+METHODS = config["methods"]  # photoz.methods.METHODS
+NETWORK_METHODS = "baseline|step1"  # trained end to end (rule train)
+HEAD_METHODS = "step2|step3|step3a|step3b"  # heads on the step 1 representation (train_heads)
+MODEL_METHODS = f"{NETWORK_METHODS}|{HEAD_METHODS}"  # members, predictions, ensembles
 # Figures of the report (photoz.evaluation.report.FIGURES; captions in workflow/report/).
 REPORT_FIGURES = [
     "zphot_vs_zspec",
@@ -139,11 +142,26 @@ def get_photoz_files():
     return expand("results/photoz/{method}.parquet", method=[*METHODS, "knn"])
 
 
+def get_heads_inputs(wildcards):
+    """The step 1 member a step 2/3 member starts from and, for step 3 and its variants,
+    step 2's out-of-fold predictions of the same member index (the pre-estimates)."""
+    inputs = {
+        "step1": f"results/models/step1/fold{wildcards.fold}/member{wildcards.member}/weights.weights.h5"
+    }
+    if wildcards.method != "step2":
+        inputs["pre_estimates"] = [
+            f"results/predictions/step2/fold{fold}/member{wildcards.member}.parquet"
+            for fold in FOLDS
+            if str(fold) != wildcards.fold
+        ]
+    return inputs
+
+
 def get_history_files():
     """The training history of every (method, fold, member)."""
     return expand(
         "results/models/{method}/fold{fold}/member{member}/history.csv",
-        method=METHODS,
+        method=[m for m in METHODS if m != "step4"],
         fold=FOLDS,
         member=MEMBERS,
     )

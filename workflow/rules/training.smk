@@ -1,5 +1,7 @@
 # Stages 7-9: train 5 folds x n_members of a method, predict each fold, ensemble.
-# Lin et al. 2022 steps will join as further methods.
+# Methods (photoz.methods): networks trained end to end (baseline, L22 step 1), heads
+# retrained on the step 1 representation (L22 steps 2, 3, 3a, 3b), and L22 step 4, a
+# calibration of step 3's photo-z.
 
 
 rule train:
@@ -14,6 +16,8 @@ rule train:
         "logs/train/{method}/fold{fold}/member{member}.log",
     benchmark:
         "logs/benchmarks/train/{method}/fold{fold}/member{member}.tsv"
+    wildcard_constraints:
+        method=NETWORK_METHODS,
     conda:
         "../../envs/training.yaml"
     threads: config["training"]["threads"]
@@ -28,8 +32,47 @@ rule train:
         out_dir=subpath(output.weights, parent=True),
     shell:
         "{params.python} {params.script} --params-json {params.config_json:q}"
-        " --manifest {input.manifest} --fold {wildcards.fold} --member {wildcards.member}"
-        " --out-dir {params.out_dir} > {log} 2>&1"
+        " --method {wildcards.method} --manifest {input.manifest} --fold {wildcards.fold}"
+        " --member {wildcards.member} --out-dir {params.out_dir} > {log} 2>&1"
+
+
+rule train_heads:
+    input:
+        unpack(get_heads_inputs),
+        manifest="results/dataset/manifest.tsv",
+        shards="results/dataset/shards",
+        catalog="results/dataset/catalog.parquet",
+    output:
+        weights="results/models/{method}/fold{fold}/member{member}/weights.weights.h5",
+        history="results/models/{method}/fold{fold}/member{member}/history.csv",
+        params="results/models/{method}/fold{fold}/member{member}/params.json",
+    log:
+        "logs/train_heads/{method}/fold{fold}/member{member}.log",
+    benchmark:
+        "logs/benchmarks/train_heads/{method}/fold{fold}/member{member}.tsv"
+    wildcard_constraints:
+        method=HEAD_METHODS,
+    conda:
+        "../../envs/training.yaml"
+    threads: config["training"]["threads"]
+    resources:
+        mem_mb=config["training"]["mem_mb"],
+        runtime=60,
+        gpu=min(1, config["training"]["gpus"]),
+    params:
+        python=PYTHON,
+        script=get_script("train_heads.py"),
+        config_json=get_params_json("training", "lin2022"),
+        out_dir=subpath(output.weights, parent=True),
+        step1=lambda wildcards, input: os.path.dirname(input.step1),
+        pre_estimates=lambda wildcards, input: (
+            f"--pre-estimates {input.pre_estimates}" if "pre_estimates" in input.keys() else ""
+        ),
+    shell:
+        "{params.python} {params.script} --params-json {params.config_json:q}"
+        " --method {wildcards.method} --manifest {input.manifest}"
+        " --dataset-catalog {input.catalog} --fold {wildcards.fold} --member {wildcards.member}"
+        " --step1 {params.step1} {params.pre_estimates} --out-dir {params.out_dir} > {log} 2>&1"
 
 
 rule predict:
@@ -46,6 +89,8 @@ rule predict:
         "logs/predict/{method}/fold{fold}.log",
     benchmark:
         "logs/benchmarks/predict/{method}/fold{fold}.tsv"
+    wildcard_constraints:
+        method=MODEL_METHODS,
     conda:
         "../../envs/training.yaml"
     threads: config["training"]["threads"]
@@ -76,6 +121,8 @@ rule ensemble:
         "logs/ensemble/{method}.log",
     benchmark:
         "logs/benchmarks/ensemble/{method}.tsv"
+    wildcard_constraints:
+        method=MODEL_METHODS,
     conda:
         "../../envs/training.yaml"
     threads: 1
@@ -114,3 +161,28 @@ rule knn_photometry:
     shell:
         "{params.python} {params.script} --params-json {params.config_json:q}"
         " --dataset-catalog {input.catalog} --out {output} > {log} 2>&1"
+
+
+rule calibrate:
+    input:
+        photoz="results/photoz/step3.parquet",
+        catalog="results/dataset/catalog.parquet",
+    output:
+        "results/photoz/step4.parquet",
+    log:
+        "logs/calibrate/step4.log",
+    benchmark:
+        "logs/benchmarks/calibrate/step4.tsv"
+    conda:
+        "../../envs/training.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        python=PYTHON,
+        script=get_script("calibrate.py"),
+        config_json=get_params_json("training", "lin2022"),
+    shell:
+        "{params.python} {params.script} --params-json {params.config_json:q}"
+        " --photoz {input.photoz} --dataset-catalog {input.catalog} --out {output} > {log} 2>&1"

@@ -30,9 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     add_config_arguments(parser)
     args = parser.parse_args(argv)
     setup_logging(args.log_level)
-    config = resolve_config(args)
+    resolve_config(args)  # validates the config file like every stage
     try:
-        ensemble_method(args.predictions, args.dataset_catalog, args.out, config["training"]["z_max"])
+        ensemble_method(args.predictions, args.dataset_catalog, args.out)
     except ValueError as exc:
         sys.exit(f"ensemble: {exc}")
     return 0

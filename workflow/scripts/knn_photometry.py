@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         table = knn_photoz(pd.read_parquet(args.dataset_catalog), k, training["n_bins"], training["z_max"])
     except ValueError as exc:
         sys.exit(f"knn_photometry: {exc}")
-    write_photoz(table, args.out, {"method": "knn", "k": k})
+    write_photoz(table, args.out, {"method": "knn", "k": k, "z_min": 0.0, "z_max": training["z_max"]})
     return 0
 
 

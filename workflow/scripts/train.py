@@ -1,11 +1,12 @@
 #!/usr/bin/env python
-"""Stage 7: train one ensemble member (fold k, member m) of the P19 classifier.
+"""Stage 7: train one ensemble member (fold k, member m) of a network method: the P19
+classifier (baseline) or L22 step 1 (the same network, multi-channel output).
 
 Resumes from the latest checkpoint in OUT_DIR/checkpoints when one exists.
 
 Example, by hand:
   python workflow/scripts/train.py --configfile config.yaml \\
-      --manifest results/dataset/manifest.tsv --fold 0 --member 0 \\
+      --method baseline --manifest results/dataset/manifest.tsv --fold 0 --member 0 \\
       --out-dir results/models/baseline/fold0/member0
 """
 
@@ -26,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--method", default="baseline", help="baseline | step1")
     parser.add_argument("--manifest", required=True, help="dataset manifest (TSV)")
     parser.add_argument("--fold", type=int, required=True, help="test fold of this model")
     parser.add_argument("--member", type=int, required=True, help="ensemble member (seed index)")
@@ -35,9 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.log_level)
     config = resolve_config(args)
     try:
-        train_member(
-            TrainParams.from_config(config["training"]), args.manifest, args.fold, args.member, args.out_dir
-        )
+        params = TrainParams.from_config(config["training"], args.method)
+        train_member(params, args.manifest, args.fold, args.member, args.out_dir)
     except (DatasetError, ValueError) as exc:
         sys.exit(f"train fold {args.fold} member {args.member}: {exc}")
     return 0

@@ -120,10 +120,15 @@ def _epoch_seed(seed: int, epoch: int) -> int:
 
 
 def load_examples(
-    manifest: pd.DataFrame | str | os.PathLike, folds: list[int], roles: list[str], crop: int = CUTOUT
+    manifest: pd.DataFrame | str | os.PathLike,
+    folds: list[int],
+    roles: list[str],
+    crop: int = CUTOUT,
+    objids: np.ndarray | None = None,
 ) -> dict:
-    """Every example of the given folds and roles parsed into memory, in manifest order
-    (dict of tensors as :func:`parse_examples` returns them)."""
+    """Every example of the given folds and roles (only those in ``objids`` if given)
+    parsed into memory, in manifest order (dict of tensors as :func:`parse_examples`
+    returns them)."""
     if not isinstance(manifest, pd.DataFrame):
         manifest = read_manifest(manifest)
     files = shard_files(manifest, folds, roles)
@@ -131,8 +136,13 @@ def load_examples(
     ds = ds.map(
         lambda s: parse_examples(s, crop=crop), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
     )
-    parts = list(ds.as_numpy_iterator())
-    if not parts:
+    parts = []
+    for part in ds.as_numpy_iterator():
+        if objids is not None:
+            keep = np.isin(part["objid"], objids)
+            part = {name: values[keep] for name, values in part.items()}
+        parts.append(part)
+    if not parts or not sum(len(part["objid"]) for part in parts):
         raise ValueError(f"no examples in folds {folds}, roles {roles}")
     return {name: tf.constant(np.concatenate([part[name] for part in parts])) for name in parts[0]}
 

@@ -36,8 +36,12 @@ def _colours(methods: list[str]) -> dict[str, str]:
 
 def zphot_vs_zspec(tables: dict[str, pd.DataFrame], metrics: dict, z_max: float, path) -> None:
     """Density of z_phot against z_spec, one panel per method, with its summary numbers."""
-    fig, axes = plt.subplots(1, len(tables), figsize=(3.6 * len(tables), 3.6), squeeze=False)
-    for ax, (name, table) in zip(axes[0], tables.items(), strict=True):
+    ncols = min(4, len(tables))
+    nrows = -(-len(tables) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 3.6 * nrows), squeeze=False)
+    for ax in axes.ravel()[len(tables) :]:
+        ax.set_axis_off()
+    for ax, (name, table) in zip(axes.ravel()[: len(tables)], tables.items(), strict=True):
         ax.hist2d(
             table["z_spec"], table["z_phot"], bins=60, range=[[0, z_max], [0, z_max]], cmin=1, cmap="viridis"
         )
@@ -54,8 +58,8 @@ def zphot_vs_zspec(tables: dict[str, pd.DataFrame], metrics: dict, z_max: float,
             fontsize=8,
         )
         ax.set_xlabel("z_spec")
+        ax.set_ylabel("z_phot")
         ax.set_aspect("equal")
-    axes[0, 0].set_ylabel("z_phot")
     _save(fig, path)
 
 
@@ -160,7 +164,6 @@ def gallery(
     fig, axes = plt.subplots(
         n, 2, figsize=(7, 1.9 * n), gridspec_kw={"width_ratios": [1, 2.6]}, squeeze=False
     )
-    mids = None
     colours = _colours(list(tables))
     for row, (objid, z_spec) in enumerate(zip(examples["objid"], examples["z_spec"], strict=True)):
         axes[row, 0].imshow(gri_composite(cubes[int(objid)]), origin="lower")
@@ -171,8 +174,10 @@ def gallery(
             if "pdf" not in table:
                 continue
             pdf = np.asarray(table.loc[table["objid"] == objid, "pdf"].iloc[0], dtype=np.float64)
-            mids = bin_midpoints(len(pdf), z_max)
-            ax.plot(mids, pdf / pdf.sum(), lw=1, color=colours[name], label=name)
+            z_lo, z_hi = table.attrs.get("pdf_range", (0.0, z_max))
+            mids = bin_midpoints(len(pdf), z_hi, z_lo)
+            density = pdf / pdf.sum() / ((z_hi - z_lo) / len(pdf))  # per unit z: grids differ
+            ax.plot(mids, density, lw=1, color=colours[name], label=name)
         ax.axvline(z_spec, color="k", ls="--", lw=1, label="z_spec")
         ax.set_xlim(0, z_max)
         ax.tick_params(labelsize=7)

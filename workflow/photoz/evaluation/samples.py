@@ -75,4 +75,5 @@ def load_methods(photoz_files: dict[str, str], dataset_catalog_path: str) -> dic
     for name, table in tables.items():
         table = table.set_index(table["objid"].astype(np.uint64)).loc[order].reset_index(drop=True)
         out[name] = pd.concat([table, props.loc[order].reset_index(drop=True)], axis=1)
+        out[name].attrs = dict(tables[name].attrs)  # pdf_range of the PDFs
     return out

@@ -1,12 +1,14 @@
 """Stage 9, ``ensemble``: average the members' PDFs per fold; summarise every galaxy.
 
 P19 averages the N = 6 members' PDFs (and point estimates); z_phot is the mean of the
-averaged PDF at bin midpoints. Output per galaxy: objid, fold, z_spec, z_phot, pdf,
+averaged PDF at bin midpoints (the mode for L22's multi-channel networks, as recorded in
+the prediction files). Output per galaxy: objid, fold, z_spec, z_phot, pdf,
 68% width, PIT, CRPS, and each member's own z_phot (to compare members and ensemble).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -16,23 +18,26 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..io import atomic_path
-from ..metrics.pdf import crps, pdf_mean, pdf_width68, pit
-from .predict import read_pdfs
+from ..metrics.pdf import crps, pdf_width68, pit, point_estimate
+from .predict import read_pdf_range, read_pdfs, read_point_estimate
 
 _FOLD_MEMBER = re.compile(r"fold(\d+)/member(\d+)\.parquet$")
 
 
-def summarise(objids, fold, z_spec, pdf, z_max: float, member_zphot=None) -> pd.DataFrame:
-    """The per-galaxy photo-z table of one method (pdf rows sum to 1)."""
+def summarise(
+    objids, fold, z_spec, pdf, z_max: float, member_zphot=None, z_min: float = 0.0, estimator: str = "mean"
+) -> pd.DataFrame:
+    """The per-galaxy photo-z table of one method (pdf rows sum to 1, on [z_min, z_max);
+    z_phot the PDF's ``estimator``, see :func:`photoz.metrics.pdf.point_estimate`)."""
     table = pd.DataFrame(
         {
             "objid": np.asarray(objids, dtype=np.uint64),
             "fold": np.asarray(fold, dtype=np.int8),
             "z_spec": np.asarray(z_spec, dtype=np.float64),
-            "z_phot": pdf_mean(pdf, z_max),
-            "width68": pdf_width68(pdf, z_max),
-            "pit": pit(pdf, z_spec, z_max),
-            "crps": crps(pdf, z_spec, z_max),
+            "z_phot": point_estimate(pdf, estimator, z_max, z_min),
+            "width68": pdf_width68(pdf, z_max, z_min),
+            "pit": pit(pdf, z_spec, z_max, z_min),
+            "crps": crps(pdf, z_spec, z_max, z_min),
         }
     )
     table["pdf"] = list(np.asarray(pdf, dtype=np.float32))
@@ -43,8 +48,6 @@ def summarise(objids, fold, z_spec, pdf, z_max: float, member_zphot=None) -> pd.
 
 def write_photoz(table: pd.DataFrame, path: str | Path, metadata: dict) -> None:
     """Write a photo-z table (pdf as a fixed-size float32 list) atomically."""
-    import json
-
     n_bins = len(table["pdf"].iloc[0])
     arrays = {c: pa.array(table[c].to_numpy()) for c in table.columns if c not in ("pdf", "z_phot_members")}
     arrays["pdf"] = pa.FixedSizeListArray.from_arrays(pa.array(np.stack(table["pdf"]).ravel()), n_bins)
@@ -59,20 +62,31 @@ def write_photoz(table: pd.DataFrame, path: str | Path, metadata: dict) -> None:
 
 
 def read_photoz(path: str | Path) -> pd.DataFrame:
-    """A photo-z table with ``pdf`` (and ``z_phot_members``) as 2-D numpy rows."""
+    """A photo-z table with ``pdf`` (and ``z_phot_members``) as 2-D numpy rows; the PDFs'
+    redshift range in ``attrs["pdf_range"]`` (z_min, z_max), the z_phot estimator in
+    ``attrs["point_estimate"]``."""
     table = pq.read_table(path)
+    meta = json.loads((table.schema.metadata or {}).get(b"photoz", b"{}"))
     df = table.drop([c for c in ("pdf", "z_phot_members") if c in table.column_names]).to_pandas()
     for name in ("pdf", "z_phot_members"):
         if name in table.column_names:
             col = table.column(name).combine_chunks()
             df[name] = list(col.flatten().to_numpy().reshape(len(df), col.type.list_size))
+    df.attrs["pdf_range"] = (float(meta.get("z_min", 0.0)), float(meta.get("z_max", 0.4)))
+    df.attrs["point_estimate"] = meta.get("point_estimate", "mean")
     return df
 
 
-def ensemble_method(
-    prediction_files: list[str], dataset_catalog: str, out_path: str, z_max: float
-) -> pd.DataFrame:
+def ensemble_method(prediction_files: list[str], dataset_catalog: str, out_path: str) -> pd.DataFrame:
     """Average each fold's member PDFs and write ``results/photoz/{method}.parquet``."""
+    ranges = {read_pdf_range(path) for path in prediction_files}
+    if len(ranges) != 1:
+        raise ValueError(f"the prediction files mix PDF ranges {sorted(ranges)}")
+    z_min, z_max = ranges.pop()
+    estimators = {read_point_estimate(path) for path in prediction_files}
+    if len(estimators) != 1:
+        raise ValueError(f"the prediction files mix point estimates {sorted(estimators)}")
+    estimator = estimators.pop()
     catalog = pd.read_parquet(dataset_catalog, columns=["objid", "z", "fold", "in_dataset"])
     by_fold: dict[int, dict[int, str]] = {}
     for path in prediction_files:
@@ -95,10 +109,11 @@ def ensemble_method(
             pdfs.append(pdf.astype(np.float64) / pdf.sum(axis=1, keepdims=True))
         stack = np.stack(pdfs)
         z_spec = catalog.set_index(catalog["objid"].astype(np.int64)).loc[ids, "z"].to_numpy()
-        members_z = np.stack([pdf_mean(p, z_max) for p in stack], axis=1)
-        parts.append(summarise(ids, np.full(len(ids), fold), z_spec, stack.mean(axis=0), z_max, members_z))
+        members_z = np.stack([point_estimate(p, estimator, z_max, z_min) for p in stack], axis=1)
+        folds = np.full(len(ids), fold)
+        parts.append(summarise(ids, folds, z_spec, stack.mean(axis=0), z_max, members_z, z_min, estimator))
     table = pd.concat(parts, ignore_index=True)
-    write_photoz(
-        table, out_path, {"members_per_fold": {k: len(v) for k, v in by_fold.items()}, "z_max": z_max}
-    )
+    members = {k: len(v) for k, v in by_fold.items()}
+    meta = {"members_per_fold": members, "z_min": z_min, "z_max": z_max, "point_estimate": estimator}
+    write_photoz(table, out_path, meta)
     return table

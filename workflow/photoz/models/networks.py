@@ -7,6 +7,11 @@ padding, Glorot-uniform weights, biases 0.1, per-channel PReLU with slopes start
 at 0. Average pooling uses TF SAME padding, which averages over valid pixels only,
 as the original code did.
 
+``output="channels"`` replaces the single softmax by L22's multi-channel module
+(method-spec §4.1): six redshift heads (``zhead0..5``) over overlapping r-magnitude
+windows and an r-magnitude head (``rhead``, 6 channels) on the same representation
+(``fc2``); the PDF is the mixture sum_m p(m|x) p(z|m, x).
+
 Variants differ only in widths (and an optional central crop for CPU runs, which
 shrinks every feature map 4x); ``p19`` has exactly 27,596,372 trainable parameters.
 A variant's input is its crop (``input_size``): the readers cut the central pixels
@@ -84,10 +89,49 @@ def input_size(name: str) -> int:
     return NETWORKS[name].crop
 
 
-def build_network(name: str, n_bins: int = 180) -> keras.Model:
+OUTPUTS = ("single", "channels")
+# z_phot of each output module: P19's PDF mean (Eq. 2); the mode of the mixture for
+# L22's multi-channel heads, as their code does (its mean is pulled toward the middle of
+# the range by the near-flat heads of channels a galaxy half belongs to)
+POINT_ESTIMATE = {"single": "mean", "channels": "mode"}
+N_CHANNELS = 6  # photoz.lin2022.channels.N_CHANNELS
+REPRESENTATION = "fc2"
+
+
+def channel_heads(features, n_bins: int, layers_of: dict | None = None) -> dict:
+    """L22's output module on ``features``: {"pdf" (B, n_bins) mixture, "z_probs"
+    (B, 6, n_bins) per head, "r_probs" (B, 6)}, all float32. ``layers_of`` reuses the
+    head layers of a built model (training the heads on cached features)."""
+    if layers_of is None:
+        layers_of = {f"zhead{m}": layers.Dense(n_bins, name=f"zhead{m}") for m in range(N_CHANNELS)}
+        layers_of["rhead"] = layers.Dense(N_CHANNELS, name="rhead")
+    z_probs = layers.Concatenate(axis=1, name="z_probs_stack")(
+        [
+            layers.Reshape((1, n_bins), name=f"zhead{m}_row")(
+                layers.Activation("softmax", dtype="float32", name=f"zhead{m}_softmax")(
+                    layers_of[f"zhead{m}"](features)
+                )
+            )
+            for m in range(N_CHANNELS)
+        ]
+    )
+    r_probs = layers.Activation("softmax", dtype="float32", name="r_probs")(layers_of["rhead"](features))
+    pdf = layers.Lambda(lambda t: mixture(t[0], t[1]), name="pdf", dtype="float32")([r_probs, z_probs])
+    return {"pdf": pdf, "z_probs": z_probs, "r_probs": r_probs}
+
+
+def mixture(r_probs, z_probs):
+    """The mixture sum_m p(m|x) p(z|m, x)."""
+    return keras.ops.einsum("bm,bmk->bk", r_probs, z_probs)
+
+
+def build_network(name: str, n_bins: int = 180, output: str = "single") -> keras.Model:
     """The named variant with inputs ``image`` (crop, crop, 5) (the central pixels, see
     :func:`input_size`) and ``ebv`` (1,), output the softmax over ``n_bins`` redshift
-    bins (float32 also under mixed precision)."""
+    bins (float32 also under mixed precision), or with ``output="channels"`` the dict of
+    :func:`channel_heads`."""
+    if output not in OUTPUTS:
+        raise ValueError(f"unknown network output {output!r}; choose one of {OUTPUTS}")
     if name not in NETWORKS:
         raise ValueError(f"unknown network {name!r}; choose one of {sorted(NETWORKS)}")
     spec = NETWORKS[name]
@@ -107,6 +151,8 @@ def build_network(name: str, n_bins: int = 180) -> keras.Model:
         x = layers.Dense(
             spec.dense, activation="relu", bias_initializer=keras.initializers.Constant(0.1), name=f"fc{k}"
         )(x)
+    if output == "channels":
+        return keras.Model({"image": image, "ebv": ebv}, channel_heads(x, n_bins), name=name)
     logits = layers.Dense(n_bins, name="logits")(x)
     pdf = layers.Activation("softmax", dtype="float32", name="pdf")(logits)
     return keras.Model({"image": image, "ebv": ebv}, pdf, name=name)
@@ -117,17 +163,28 @@ def model_inputs(batch: dict) -> dict:
     return {"image": batch["image"], "ebv": batch["ebv"][:, None]}
 
 
+def output_pdf(output):
+    """The PDF of a network's output (the mixture for ``output="channels"``)."""
+    return output["pdf"] if isinstance(output, dict) else output
+
+
+def n_output_bins(model: keras.Model) -> int:
+    """Redshift bins of a network's PDF."""
+    shape = model.output["pdf"].shape if isinstance(model.output, dict) else model.output.shape
+    return int(shape[-1])
+
+
 def predict_dataset(model: keras.Model, dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(objid, z, pdf) of every example of a reader dataset, in its order."""
     objids, zs, pdfs = [], [], []
     for batch in dataset:
-        pdfs.append(model(model_inputs(batch), training=False).numpy())
+        pdfs.append(output_pdf(model(model_inputs(batch), training=False)).numpy())
         objids.append(batch["objid"].numpy())
         zs.append(batch["z"].numpy())
     if not pdfs:
         return (
             np.zeros(0, np.int64),
             np.zeros(0, np.float32),
-            np.zeros((0, model.output_shape[-1]), np.float32),
+            np.zeros((0, n_output_bins(model)), np.float32),
         )
     return np.concatenate(objids), np.concatenate(zs), np.concatenate(pdfs).astype(np.float32)

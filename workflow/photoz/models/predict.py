@@ -29,9 +29,28 @@ def load_member(member_dir: str | Path):
     from .networks import build_network
 
     params = member_params(member_dir)
-    model = build_network(params.network, params.n_bins)
+    model = build_network(params.network, params.n_bins, params.output)
     model.load_weights(str(Path(member_dir) / "weights.weights.h5"))
     return model, params
+
+
+def pdf_range(params: TrainParams) -> dict:
+    """The redshift range of a member's PDFs and their point estimate (metadata of the
+    prediction files)."""
+    from .networks import POINT_ESTIMATE
+
+    return {"z_min": params.z_min, "z_max": params.z_max, "point_estimate": POINT_ESTIMATE[params.output]}
+
+
+def read_pdf_range(path: str | Path) -> tuple[float, float]:
+    """(z_min, z_max) of a prediction file of :func:`write_pdfs`."""
+    meta = json.loads(pq.read_schema(path).metadata[b"photoz"])
+    return float(meta.get("z_min", 0.0)), float(meta["z_max"])
+
+
+def read_point_estimate(path: str | Path) -> str:
+    """The point estimate ("mean" or "mode") of a prediction file's PDFs."""
+    return json.loads(pq.read_schema(path).metadata[b"photoz"]).get("point_estimate", "mean")
 
 
 def write_pdfs(objids: np.ndarray, pdfs: np.ndarray, path: str | Path, metadata: dict) -> None:
@@ -64,7 +83,7 @@ def predict_fold(member_dir: str, manifest_path: str, fold: int, out_path: str, 
     model, params = load_member(member_dir)
     data = evaluation_dataset(manifest_path, fold, 256, params.pixel_transform, input_size(params.network))
     objids, _, pdfs = predict_dataset(model, data)
-    write_pdfs(objids, pdfs, out_path, {"member_dir": str(member_dir), "fold": fold, "z_max": params.z_max})
+    write_pdfs(objids, pdfs, out_path, {"member_dir": str(member_dir), "fold": fold, **pdf_range(params)})
     return len(objids)
 
 
@@ -74,7 +93,7 @@ def predict_cubes(member_dir: str, catalog: pd.DataFrame, cube_files: list[str],
 
     from ..dataset.reader import apply_pixel_transform
     from ..resample.cubes import read_cubes
-    from .networks import input_size
+    from .networks import input_size, output_pdf
 
     configure_tensorflow(0, deterministic=True)
     model, params = load_member(member_dir)
@@ -87,9 +106,9 @@ def predict_cubes(member_dir: str, catalog: pd.DataFrame, cube_files: list[str],
         cubes = cubes[:, :, lo : lo + crop, lo : lo + crop]
         images = apply_pixel_transform(tf.constant(np.moveaxis(cubes, 1, -1)), params.pixel_transform)
         e = ebv.loc[table["objid"].to_numpy()].to_numpy(np.float32)[:, None]
-        pdf = model.predict({"image": images, "ebv": e}, batch_size=256, verbose=0)
+        pdf = output_pdf(model.predict({"image": images, "ebv": e}, batch_size=256, verbose=0))
         all_ids.append(table["objid"].to_numpy().astype(np.int64))
         all_pdfs.append(pdf.astype(np.float32))
     objids, pdfs = np.concatenate(all_ids), np.concatenate(all_pdfs)
-    write_pdfs(objids, pdfs, out_path, {"member_dir": str(member_dir), "z_max": params.z_max})
+    write_pdfs(objids, pdfs, out_path, {"member_dir": str(member_dir), **pdf_range(params)})
     return len(objids)

@@ -49,7 +49,9 @@ class TrainParams:
     """The ``training`` config section (what a training job needs)."""
 
     network: str = "p19"
+    output: str = "single"  # "channels": L22's multi-channel output module (step 1)
     n_bins: int = 180
+    z_min: float = 0.0
     z_max: float = 0.4
     steps: int = 120_000
     batch_size: int = 128
@@ -65,8 +67,14 @@ class TrainParams:
     threads: int = 0
 
     @classmethod
-    def from_config(cls, section: dict) -> TrainParams:
-        return cls(**{k: v for k, v in section.items() if k in cls.__dataclass_fields__})
+    def from_config(cls, section: dict, method_name: str = "baseline") -> TrainParams:
+        """The parameters of ``method_name`` (its output module) from the config section."""
+        from ..methods import method
+
+        values = {k: v for k, v in section.items() if k in cls.__dataclass_fields__}
+        if "output" not in values:
+            values["output"] = method(method_name).output
+        return cls(**values)
 
 
 def member_seed(seed: int, fold: int, member: int) -> int:
@@ -103,14 +111,16 @@ def configure_tensorflow(threads: int, deterministic: bool) -> tuple:
     return strategy, len(gpus), policy
 
 
-def _read_history(path: Path, up_to_step: int) -> list[dict]:
+def read_history(path: Path, up_to_step: int) -> list[dict]:
+    """History rows up to ``up_to_step`` (none when the file does not exist)."""
     if not path.exists():
         return []
     history = pd.read_csv(path)
     return history[history["step"] <= up_to_step].to_dict("records")
 
 
-def _write_history(rows: list[dict], path: Path) -> None:
+def write_history(rows: list[dict], path: Path) -> None:
+    """History rows to CSV, atomically."""
     with atomic_path(path) as tmp:
         pd.DataFrame(rows, columns=HISTORY_COLUMNS).to_csv(tmp, index=False)
 
@@ -119,22 +129,44 @@ def validation_metrics(model, dataset, params: TrainParams) -> dict[str, float]:
     """Loss, PIT KS statistic, sigma_MAD and bias of ``model`` on ``dataset``."""
     from scipy.stats import kstest
 
-    from ..metrics.pdf import pdf_mean, pit, redshift_to_bin
-    from .networks import predict_dataset
+    from ..metrics.pdf import pit, point_estimate, redshift_to_bin
+    from .networks import POINT_ESTIMATE, predict_dataset
 
     _, z, pdf = predict_dataset(model, dataset)
     if not len(z):
         return {"val_loss": np.nan, "val_pit_ks": np.nan, "val_sigma_mad": np.nan, "val_bias": np.nan}
     pdf, z = pdf.astype(np.float64), z.astype(np.float64)
-    labels = redshift_to_bin(z, params.n_bins, params.z_max)
+    labels = redshift_to_bin(z, params.n_bins, params.z_max, params.z_min)
     loss = -np.mean(np.log(np.clip(pdf[np.arange(len(z)), labels], 1e-12, None)))
-    dz = (pdf_mean(pdf, params.z_max) - z) / (1 + z)
+    dz = (point_estimate(pdf, POINT_ESTIMATE[params.output], params.z_max, params.z_min) - z) / (1 + z)
     return {
         "val_loss": float(loss),
-        "val_pit_ks": float(kstest(pit(pdf, z, params.z_max), "uniform").statistic),
+        "val_pit_ks": float(kstest(pit(pdf, z, params.z_max, params.z_min), "uniform").statistic),
         "val_sigma_mad": float(1.4826 * np.median(np.abs(dz - np.median(dz)))),
         "val_bias": float(np.mean(dz)),
     }
+
+
+def channel_loss(output: dict, labels, r, n_bins: int):
+    """L22 step 1 loss per example: sum over the six redshift heads of the cross-entropy
+    with the one-hot z label (heads whose channel holds the galaxy's r bin) or the
+    uniform distribution (the others), plus the r head's cross-entropy with the
+    normalised indicator of the galaxy's channels (method-spec §4.1)."""
+    import keras
+    import tensorflow as tf
+
+    from ..lin2022.channels import N_RBINS, R_MIN, R_STEP, channel_map
+
+    mapping = tf.constant(channel_map(), tf.float32)
+    rbin = tf.cast(tf.floor((r - R_MIN) / R_STEP), tf.int32)
+    # non-finite or negative r: the faintest bin (L22 use max(r), which is in it)
+    rbin = tf.where(tf.math.is_finite(r) & (r >= 0), tf.clip_by_value(rbin, 0, N_RBINS - 1), N_RBINS - 1)
+    inside = tf.gather(mapping, rbin)  # (B, 6)
+    onehot = tf.one_hot(labels, n_bins)
+    targets = inside[:, :, None] * onehot[:, None, :] + (1.0 - inside[:, :, None]) / n_bins
+    z_loss = tf.reduce_sum(keras.losses.categorical_crossentropy(targets, output["z_probs"]), axis=1)
+    r_targets = inside / tf.reduce_sum(inside, axis=1, keepdims=True)
+    return z_loss + keras.losses.categorical_crossentropy(r_targets, output["r_probs"])
 
 
 def train_member(
@@ -171,7 +203,7 @@ def train_member(
 
     keras.utils.set_random_seed(seed)
     with strategy.scope():
-        model = build_network(params.network, params.n_bins)
+        model = build_network(params.network, params.n_bins, params.output)
         drop_at = max(1, int(params.lr_drop_fraction * params.steps))
         schedule = keras.optimizers.schedules.PiecewiseConstantDecay(
             [drop_at], [params.learning_rate, params.learning_rate * params.lr_drop_factor]
@@ -187,7 +219,9 @@ def train_member(
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         log.info("resumed from %s at step %d", manager.latest_checkpoint, int(step_var))
     start = int(step_var)
-    history = _read_history(out / "history.csv", start)
+    # the history travels with the checkpoint: Snakemake deletes an interrupted job's
+    # declared outputs (history.csv) before rerunning it, not the checkpoints directory
+    history = read_history(out / "checkpoints" / "history.csv", start)
     (out / "params.json").write_text(
         json.dumps({**asdict(params), "fold": fold, "member": member, "seed": seed})
     )
@@ -196,8 +230,11 @@ def train_member(
 
     def loss_fn(batch):
         labels = tf.clip_by_value(tf.cast(tf.floor(batch["z"] / width), tf.int32), 0, n_bins - 1)
-        pdf = model(model_inputs(batch), training=True)
-        per_example = keras.losses.sparse_categorical_crossentropy(labels, pdf)
+        output = model(model_inputs(batch), training=True)
+        if params.output == "channels":
+            per_example = channel_loss(output, labels, batch["r"], n_bins)
+        else:
+            per_example = keras.losses.sparse_categorical_crossentropy(labels, output)
         return tf.reduce_sum(per_example) / global_batch
 
     def replica_step(batch):
@@ -277,11 +314,11 @@ def train_member(
         if step % params.checkpoint_every == 0 or step == params.steps:
             step_var.assign(step)
             manager.save(checkpoint_number=step)
-            _write_history(history, out / "history.csv")
+            write_history(history, out / "checkpoints" / "history.csv")
     writer.flush()
     with atomic_path(out / "weights.weights.h5") as tmp:
         model.save_weights(str(tmp) + ".weights.h5")
         os.replace(str(tmp) + ".weights.h5", tmp)
-    _write_history(history, out / "history.csv")
+    write_history(history, out / "history.csv")
     shutil.rmtree(out / "checkpoints", ignore_errors=True)  # the final weights supersede them
     return pd.DataFrame(history, columns=HISTORY_COLUMNS)

@@ -1,0 +1,326 @@
+"""L22 steps 2 and 3: retrain the redshift heads on the frozen step 1 representation.
+
+Per (fold, member), method-spec §4.2-§4.3:
+
+1. the model's training galaxies (every fold but k, validation galaxies excluded) and
+   member m's near-balanced subset of them (:mod:`.subset`);
+2. the step 1 member is restored; everything but the redshift heads stays frozen
+   (convolutions, FC1/FC2 and the r head);
+3. labels: step 2 the hard step 1 targets; step 3 (and 3a, 3b) the shifted and/or soft
+   labels on the extended range, fitted on step 2's pre-estimates of the subset (mode
+   as z_phot) (:mod:`.labels`); step 3 heads are new (Glorot, seeded), step 2 heads
+   continue from step 1. Deviation from L22, on purpose: the pre-estimates are step 2's
+   out-of-fold predictions (each subset galaxy predicted by the same member index of
+   the fold model that never trained on it), not the step 2 model's predictions on
+   its own training subset: on small surveys those are memorised (measured: fitted
+   label dispersions ~0 bins and a zero scatter profile after ~100 epochs), and even at
+   survey scale they understate the scatter the labels are meant to carry;
+4. ``steps`` draws of ``batch_size`` galaxies uniformly with replacement from the subset,
+   each with a random dihedral transform (L22 draw batches the same way). As the
+   representation is frozen and has no dropout or batch statistics, its output for a
+   (galaxy, transform) pair never changes: it is computed once for the distinct pairs
+   drawn and the heads train on those features, which costs seconds instead of a
+   forward pass through the network per step;
+5. Adam at a constant rate (L22: 2e-5, batch 32, evaluated at 800 iterations), a
+   checkpoint every ``checkpoint_every`` steps (rerun resumes), a validation row every
+   ``validate_every`` steps; the full model (step 1 representation + new heads) is
+   saved like any member, so ``predict`` and ``ensemble`` treat it like the baseline.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..io import atomic_path
+from ..methods import method
+from ..models.train import (
+    HISTORY_COLUMNS,
+    TrainParams,
+    configure_tensorflow,
+    member_seed,
+    read_history,
+    write_history,
+)
+from .channels import N_CHANNELS, r_bins
+from .labels import LabelModel, extended_range, fit_label_model, hard_labels, head_targets, step3_labels
+from .subset import balanced_subset, scaled_threshold
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HeadParams:
+    """The ``lin2022`` config section: balancing and head training of steps 2-3."""
+
+    balance_threshold: int = 200  # L22 fth at survey scale
+    balance_reference_size: int = 393_219  # training-set size the threshold refers to
+    steps: int = 800  # L22: the iteration-800 checkpoint
+    batch_size: int = 32
+    learning_rate: float = 2e-5
+    seed: int = 2022
+
+    @classmethod
+    def from_config(cls, section: dict) -> HeadParams:
+        return cls(**{k: v for k, v in section.items() if k in cls.__dataclass_fields__})
+
+
+def training_galaxies(dataset_catalog: pd.DataFrame, fold: int) -> pd.DataFrame:
+    """objid, z, r (dereddened Petrosian) of the training galaxies of fold ``fold``'s models."""
+    cat = dataset_catalog
+    rows = cat["in_dataset"] & (cat["fold"] != fold) & ~cat["validation"].astype(bool)
+    out = pd.DataFrame(
+        {
+            "objid": cat.loc[rows, "objid"].to_numpy(np.int64),
+            "z": cat.loc[rows, "z"].to_numpy(np.float64),
+            "r": cat.loc[rows, "dered_petro_r"].to_numpy(np.float64),
+        }
+    )
+    if out.empty:
+        raise ValueError(f"fold {fold}: no training galaxies in the dataset catalog")
+    return out.sort_values("objid", ignore_index=True)
+
+
+def member_subset(galaxies: pd.DataFrame, params: HeadParams, train: TrainParams, fold: int, member: int):
+    """(subset table, r bins of the subset, the cell cap used) of one member."""
+    rbin = r_bins(galaxies["r"].to_numpy())
+    cap = scaled_threshold(params.balance_threshold, len(galaxies), params.balance_reference_size)
+    seed = int(np.random.SeedSequence([params.seed, fold]).generate_state(1)[0])  # same for all members
+    rows = balanced_subset(
+        galaxies["objid"].to_numpy(),
+        galaxies["z"].to_numpy(),
+        rbin,
+        cap,
+        member,
+        seed,
+        train.n_bins,
+        train.z_max,
+    )
+    return galaxies.iloc[rows].reset_index(drop=True), rbin[rows], cap
+
+
+def copy_weights(source, target, skip_prefix: str | None = None) -> None:
+    """Copy every weighted layer of ``source`` into the same-named layer of ``target``,
+    except the layers whose names start with ``skip_prefix``."""
+    for layer in source.layers:
+        if layer.weights and not (skip_prefix and layer.name.startswith(skip_prefix)):
+            target.get_layer(layer.name).set_weights(layer.get_weights())
+
+
+def _images(examples: dict, rows: np.ndarray, transforms: np.ndarray, pixel_transform: str):
+    import tensorflow as tf
+
+    from ..dataset.reader import apply_pixel_transform, dihedral_transform
+
+    cubes = tf.gather(examples["cube"], rows)
+    images = dihedral_transform(cubes, tf.constant(transforms, tf.int32))
+    return apply_pixel_transform(images, pixel_transform)
+
+
+def representation_features(model, examples: dict, rows, transforms, pixel_transform: str, batch: int = 512):
+    """FC2 output of the (frozen) network for each (example row, dihedral transform)."""
+    import keras
+    import tensorflow as tf
+
+    from ..models.networks import REPRESENTATION
+
+    encoder = keras.Model(model.inputs, model.get_layer(REPRESENTATION).output)
+    out = []
+    for lo in range(0, len(rows), batch):
+        sl = slice(lo, lo + batch)
+        images = _images(examples, rows[sl], transforms[sl], pixel_transform)
+        ebv = tf.gather(examples["ebv"], rows[sl])[:, None]
+        out.append(encoder({"image": images, "ebv": ebv}, training=False).numpy())
+    width = encoder.output.shape[-1]
+    return np.concatenate(out) if out else np.zeros((0, width), np.float32)
+
+
+def pre_estimates(prediction_files: list[str], objids: np.ndarray) -> np.ndarray:
+    """Step 2's z_phot (the mode of the mixture PDF, L22's estimator) of each galaxy in
+    ``objids``, from step 2's out-of-fold predictions (every galaxy predicted by the
+    fold model that did not train on it)."""
+    from ..metrics.pdf import pdf_mode
+    from ..models.predict import read_pdf_range, read_pdfs
+
+    found = {}
+    for path in prediction_files:
+        ids, pdf = read_pdfs(path)
+        z_min, z_max = read_pdf_range(path)
+        found.update(zip(ids.tolist(), pdf_mode(pdf, z_max, z_min).tolist(), strict=True))
+    missing = [int(i) for i in objids if int(i) not in found]
+    if missing:
+        raise ValueError(f"galaxies {missing[:3]} have no step 2 prediction in {prediction_files}")
+    return np.array([found[int(i)] for i in objids])
+
+
+def train_heads(
+    method_name: str,
+    train: TrainParams,
+    heads: HeadParams,
+    manifest_path: str,
+    dataset_catalog: str,
+    fold: int,
+    member: int,
+    step1_dir: str,
+    out_dir: str,
+    pre_estimate_files: list[str] | None = None,
+) -> pd.DataFrame:
+    """Train (or resume) the heads of one member of step 2 / 3 / 3a / 3b; write the full
+    model's ``weights.weights.h5``, ``history.csv``, ``params.json`` (and the fitted
+    ``labels.json`` for step 3)."""
+    import keras
+    import tensorflow as tf
+
+    from ..dataset.reader import load_examples, validation_dataset
+    from ..dataset.shards import verify_manifest
+    from ..models.networks import build_network, channel_heads, input_size
+    from ..models.predict import load_member
+    from ..models.train import validation_metrics
+
+    spec = method(method_name)
+    if spec.kind != "heads":
+        raise ValueError(f"method {method_name!r} does not train heads")
+    if spec.extended and not pre_estimate_files:
+        raise ValueError(f"{method_name} needs step 2's out-of-fold predictions (its pre-estimates)")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    seed = member_seed(heads.seed, fold, member)
+    configure_tensorflow(train.threads, deterministic=True)
+    manifest = verify_manifest(manifest_path, checksums=False)
+    others = sorted(f for f in set(manifest["fold"]) if f != fold)
+
+    step1, step1_params = load_member(step1_dir)
+    if step1_params.output != "channels":
+        raise ValueError(f"{step1_dir} is not a step 1 (multi-channel) member")
+    galaxies = training_galaxies(pd.read_parquet(dataset_catalog), fold)
+    subset, rbin, cap = member_subset(galaxies, heads, step1_params, fold, member)
+    crop = input_size(step1_params.network)
+    examples = load_examples(manifest, others, ["train"], crop, objids=subset["objid"].to_numpy())
+    loaded = examples["objid"].numpy()
+    if len(loaded) != len(subset):
+        missing = sorted(set(subset["objid"]) - set(loaded))[:3]
+        raise ValueError(f"fold {fold}: subset galaxies {missing} are in the catalog but not in the shards")
+    # examples come in shard order; align the subset (z, r bin) to it
+    position = pd.Series(np.arange(len(subset)), index=subset["objid"].to_numpy())[loaded].to_numpy()
+    subset, rbin = subset.iloc[position].reset_index(drop=True), rbin[position]
+
+    label_model: LabelModel | None = None
+    if spec.extended:
+        zphot = pre_estimates(pre_estimate_files, subset["objid"].to_numpy())
+        label_model = fit_label_model(
+            subset["z"].to_numpy(), zphot, rbin, step1_params.n_bins, step1_params.z_max
+        )
+        labels, channels = step3_labels(
+            subset["z"].to_numpy(), rbin, label_model, step1_params.z_max, shift=spec.shift, soft=spec.soft
+        )
+        n_bins, z_min, z_max = extended_range(step1_params.n_bins, step1_params.z_max)
+    else:
+        labels, channels = hard_labels(subset["z"].to_numpy(), rbin, step1_params.n_bins, step1_params.z_max)
+        n_bins, z_min, z_max = step1_params.n_bins, step1_params.z_min, step1_params.z_max
+    params = replace(step1_params, n_bins=n_bins, z_min=z_min, z_max=z_max, threads=train.threads)
+
+    keras.utils.set_random_seed(seed)
+    model = build_network(params.network, n_bins, "channels")
+    copy_weights(step1, model, skip_prefix="zhead" if spec.extended else None)
+    head_layers = {f"zhead{m}": model.get_layer(f"zhead{m}") for m in range(N_CHANNELS)}
+    head_layers["rhead"] = model.get_layer("rhead")
+    features_in = keras.Input((model.get_layer("fc2").output.shape[-1],), name="features")
+    head_model = keras.Model(features_in, channel_heads(features_in, n_bins, head_layers))
+    trainable = [w for m in range(N_CHANNELS) for w in head_layers[f"zhead{m}"].trainable_weights]
+
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(subset), size=(heads.steps, heads.batch_size))
+    transforms = rng.integers(0, 8, size=draws.shape)
+    pairs, pair_index = np.unique(draws * 8 + transforms, return_inverse=True)
+    pair_index = pair_index.reshape(draws.shape)
+    t0 = time.perf_counter()
+    features = representation_features(step1, examples, pairs // 8, pairs % 8, params.pixel_transform)
+    log.info(
+        "%s fold %d member %d: subset %d of %d training galaxies (cell cap %d), %d distinct (galaxy, "
+        "transform) pairs -> FC2 features in %.1f s",
+        method_name,
+        fold,
+        member,
+        len(subset),
+        len(galaxies),
+        cap,
+        len(pairs),
+        time.perf_counter() - t0,
+    )
+
+    optimizer = keras.optimizers.Adam(heads.learning_rate)
+    optimizer.build(trainable)
+    step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step_var)
+    manager = tf.train.CheckpointManager(checkpoint, out / "checkpoints", max_to_keep=2)
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint)
+        log.info("resumed from %s at step %d", manager.latest_checkpoint, int(step_var))
+    start = int(step_var)
+    history = read_history(out / "checkpoints" / "history.csv", start)
+
+    @tf.function
+    def train_step(feats, targets):
+        with tf.GradientTape() as tape:
+            z_probs = head_model(feats, training=True)["z_probs"]
+            per_example = tf.reduce_sum(keras.losses.categorical_crossentropy(targets, z_probs), axis=1)
+            loss = tf.reduce_mean(per_example)
+        grads = tape.gradient(loss, trainable)
+        optimizer.apply_gradients(zip(grads, trainable, strict=True))
+        return loss
+
+    val_data = validation_dataset(manifest, fold, 256, params.pixel_transform, crop)
+    running, n_running, t_last = 0.0, 0, time.perf_counter()
+    for step in range(start + 1, heads.steps + 1):
+        rows = draws[step - 1]
+        targets = head_targets(labels[rows], channels[rows])
+        running += float(train_step(tf.constant(features[pair_index[step - 1]]), tf.constant(targets)))
+        n_running += 1
+        if step % train.validate_every == 0 or step == heads.steps:
+            elapsed = time.perf_counter() - t_last
+            row = {
+                "step": step,
+                "epoch": step * heads.batch_size / len(subset),
+                "learning_rate": heads.learning_rate,
+                "train_loss": running / n_running,
+                **validation_metrics(model, val_data, params),
+                "images_per_s": n_running * heads.batch_size / elapsed,
+            }
+            history.append(row)
+            log.info("step %d: %s", step, {k: round(v, 5) for k, v in row.items() if k != "step"})
+            running, n_running, t_last = 0.0, 0, time.perf_counter()
+        if step % train.checkpoint_every == 0 or step == heads.steps:
+            step_var.assign(step)
+            manager.save(checkpoint_number=step)
+            write_history(history, out / "checkpoints" / "history.csv")
+
+    record = {
+        **asdict(params),
+        "method": method_name,
+        "fold": fold,
+        "member": member,
+        "seed": seed,
+        "step1_dir": str(step1_dir),
+        "pre_estimates": list(pre_estimate_files or []),
+        "heads": asdict(heads),
+        "subset_size": len(subset),
+        "training_size": len(galaxies),
+        "cell_cap": cap,
+    }
+    (out / "params.json").write_text(json.dumps(record))
+    if label_model is not None:
+        (out / "labels.json").write_text(json.dumps(label_model.to_dict()))
+    with atomic_path(out / "weights.weights.h5") as tmp:
+        model.save_weights(str(tmp) + ".weights.h5")
+        os.replace(str(tmp) + ".weights.h5", tmp)
+    write_history(history, out / "history.csv")
+    shutil.rmtree(out / "checkpoints", ignore_errors=True)
+    return pd.DataFrame(history, columns=HISTORY_COLUMNS)

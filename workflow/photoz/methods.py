@@ -1,0 +1,48 @@
+"""The photo-z methods the pipeline trains and compares (config ``methods``).
+
+* ``baseline``: the P19 classifier (one 180-bin softmax), trained on all data;
+* ``step1``: L22 step 1, the same network with the multi-channel output module;
+* ``step2``: step 1's redshift heads fine-tuned on the near-balanced subset;
+* ``step3``: new heads on the extended range, shifted and softened labels; ``step3a``
+  (hard shifted labels) and ``step3b`` (soft unshifted labels) are L22's variants;
+* ``step4``: step 3's photo-z calibrated in (r, z_phot) cells (no training).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Method:
+    """How a method is made: ``network`` (trained end to end), ``heads`` (redshift heads
+    trained on a frozen step 1 representation) or ``calibration`` (of another method)."""
+
+    kind: str
+    output: str = "single"  # network output module (photoz.models.networks.OUTPUTS)
+    shift: bool = False  # step 3 labels: shifted away from the denser side
+    soft: bool = False  # step 3 labels: softened with the fitted dispersion
+    extended: bool = False  # heads over the extended redshift range
+    depends_on: tuple[str, ...] = ()
+
+
+METHODS: dict[str, Method] = {
+    "baseline": Method("network"),
+    "step1": Method("network", output="channels"),
+    "step2": Method("heads", output="channels", depends_on=("step1",)),
+    "step3": Method("heads", "channels", shift=True, soft=True, extended=True, depends_on=("step1", "step2")),
+    "step3a": Method(
+        "heads", "channels", shift=True, soft=False, extended=True, depends_on=("step1", "step2")
+    ),
+    "step3b": Method(
+        "heads", "channels", shift=False, soft=True, extended=True, depends_on=("step1", "step2")
+    ),
+    "step4": Method("calibration", depends_on=("step3",)),
+}
+
+
+def method(name: str) -> Method:
+    """The named method; a clear error for an unknown name."""
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r}; choose from {sorted(METHODS)}")
+    return METHODS[name]
