@@ -18,7 +18,7 @@ include: "workflow/rules/common.smk"
 
 wildcard_constraints:
     part=r"part\d{4}",
-    method="|".join(METHODS),  # trained methods; knn has its own rule
+    method=MODEL_METHODS,  # methods with models (also steps others depend on); knn, step4: own rules
     fold=r"\d+",
     member=r"\d+",
 
@@ -29,6 +29,10 @@ include: "workflow/rules/resample.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/training.smk"
 include: "workflow/rules/report.smk"
+
+
+localrules:
+    all,
 
 
 rule all:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -84,10 +85,11 @@ TINY_OVERRIDE = {
     },
     "partitions": {"max_galaxies": 90},
     "frames": {"temporary": True},
-    # 5 folds x 2 members of the smallest network, a few steps each.
+    # 5 folds x 1 member of the smallest network, a few steps each (ensembles of several
+    # members: tests/test_training.py).
     "training": {
         "network": "p19_tiny",
-        "n_members": 2,
+        "n_members": 1,
         "steps": 6,
         "batch_size": 16,
         "checkpoint_every": 3,
@@ -96,7 +98,11 @@ TINY_OVERRIDE = {
         "threads": 1,
     },
     "evaluate": {"n_bootstrap": 20},
+    # L22 steps 1-4 beside the baseline (variants 3a/3b plan the same rules as step 3)
+    "methods": ["baseline", "step1", "step2", "step3", "step4"],
+    "lin2022": {"steps": 6, "batch_size": 8, "learning_rate": 1.0e-3},
 }
+L22_METHODS = ["step1", "step2", "step3", "step4"]
 
 
 @pytest.fixture(scope="module")
@@ -165,19 +171,31 @@ def test_end_to_end_tiny_run(tiny_run):
     assert (tfrecords.groupby("fold")["n_records"].sum() == 48).all()
     assert (tmp_path / "logs/benchmarks/build_dataset/build_dataset.tsv").exists()
     # Stages 7-9 and the kNN baseline: one photo-z per galaxy and method, PDFs normalised.
-    for method in ("baseline", "knn"):
+    for method in ("baseline", "knn", *L22_METHODS):
         photoz = read_photoz(tmp_path / f"results/photoz/{method}.parquet")
         assert sorted(photoz["objid"]) == sorted(catalog["objid"])
         assert np.allclose(np.stack(photoz["pdf"]).sum(axis=1), 1.0, atol=1e-4)
-        assert photoz["z_phot"].between(0, 0.4).all() and photoz["pit"].between(0, 1).all()
+        z_lo, z_hi = photoz.attrs["pdf_range"]
+        assert photoz["z_phot"].between(z_lo, z_hi).all() and photoz["pit"].between(0, 1).all()
+    assert read_photoz(tmp_path / "results/photoz/step3.parquet").attrs["pdf_range"] == pytest.approx(
+        (-0.2, 0.6)
+    )
+    step4 = read_photoz(tmp_path / "results/photoz/step4.parquet")
+    step3 = read_photoz(tmp_path / "results/photoz/step3.parquet").set_index("objid").loc[step4["objid"]]
+    np.testing.assert_allclose(
+        step4["z_phot"], step3["z_phot"].to_numpy() - step4["calibration_offset"], atol=1e-9
+    )
     for fold in range(5):
-        for member in range(2):
-            history = pd.read_csv(tmp_path / f"results/models/baseline/fold{fold}/member{member}/history.csv")
+        for method in ("baseline", "step1", "step2", "step3"):
+            history = pd.read_csv(tmp_path / f"results/models/{method}/fold{fold}/member0/history.csv")
             assert list(history["step"]) == [3, 6]
-    # Stages 10-11: metrics of the three methods on the same 240 galaxies, and the report.
+    for method in ("step2", "step3"):
+        record = json.loads((tmp_path / f"results/models/{method}/fold0/member0/params.json").read_text())
+        assert record["step1_dir"].endswith("results/models/step1/fold0/member0") and record["cell_cap"] == 1
+    # Stages 10-11: metrics of every method on the same 240 galaxies, and the report.
     metrics = read_metrics(tmp_path / "results/report/metrics.json")
     assert metrics["provenance"]["synthetic"] is True
-    assert set(metrics["methods"]) == {"baseline", "knn", "catalog"}
+    assert set(metrics["methods"]) == {"baseline", "knn", "catalog", *L22_METHODS}
     for res in metrics["methods"].values():
         assert res["subsets"].iloc[0]["n"] == 240 and np.isfinite(res["subsets"].iloc[0]["sigma_mad"])
     page = (tmp_path / "results/report/index.html").read_text()
@@ -249,3 +267,46 @@ def test_conda_envs_match_the_pip_dependencies():
                 continue
             assert name in pins, f"{env.name}: {name} is not a pip dependency"
             assert bound == f">={pins[name]}", f"{env.name}: {name} {bound} vs >={pins[name]}"
+
+
+def _planned(result: subprocess.CompletedProcess) -> dict[str, int]:
+    """Job counts per rule of a dry run ({} when nothing is to be done)."""
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    stats = result.stdout.split("Job stats:")[1].split("\n\n")[0] if "Job stats:" in result.stdout else ""
+    return {
+        line.split()[0]: int(line.split()[1])
+        for line in stats.splitlines()
+        if len(line.split()) == 2 and line.split()[1].isdigit() and line.split()[0] != "total"
+    }
+
+
+@pytest.mark.slow
+def test_rerun_recipes_plan_only_what_depends(tiny_run, tmp_path):
+    """The README's rerun recipes (dry runs on the finished tiny run): one stage, one
+    member, a changed hyperparameter, --until."""
+    workdir, cfg = tiny_run
+    base = ["--configfile", str(cfg), "-n"]
+    forced = _planned(_snakemake(*base, "--forcerun", "resample_cubes", workdir=workdir))
+    n_parts = len(list((workdir / "results/cubes").glob("*.parquet")))
+    assert forced["resample_cubes"] == n_parts and forced["build_dataset"] == 1
+    # frames.temporary: the frames were deleted after resampling, so they are fetched
+    # again (from the index, which is not redone); the catalog stages are not rerun
+    assert (
+        forced["fetch_frames"] == n_parts and "index_frames" not in forced and "query_catalog" not in forced
+    )
+    member = "results/models/baseline/fold2/member0/weights.weights.h5"
+    one = _planned(_snakemake(*base, "--forcerun", member, workdir=workdir))
+    assert one["train"] == 1 and one["predict"] == 1 and "train_heads" not in one  # only baseline fold 2
+    # a changed hyperparameter reruns what it feeds: lin2022 -> heads, not networks
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(
+        yaml.safe_dump({**TINY_OVERRIDE, "lin2022": {**TINY_OVERRIDE["lin2022"], "learning_rate": 2e-3}})
+    )
+    heads = _planned(_snakemake("--configfile", str(changed), "-n", workdir=workdir))
+    assert heads["train_heads"] == 10 and "train" not in heads and heads["calibrate"] == 1
+    changed.write_text(yaml.safe_dump({**TINY_OVERRIDE, "evaluate": {"n_bootstrap": 7}}))
+    report_only = _planned(_snakemake("--configfile", str(changed), "-n", workdir=workdir))
+    assert set(report_only) == {"evaluate", "report", "all"}
+    fresh = tmp_path / "fresh"
+    until = _planned(_snakemake("--configfile", str(cfg), "-n", "--until", "build_dataset", workdir=fresh))
+    assert until.get("build_dataset") == 1 and "train" not in until and "all" not in until
