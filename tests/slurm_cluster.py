@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CONF = Path("/etc/slurm/slurm.conf")
+GRES = CONF.parent / "gres.conf"
 MARK = "# written by tests/slurm_cluster.py"
 RUN = Path("/run/photoz-slurm")
 
@@ -30,8 +31,9 @@ def why_unavailable() -> str | None:
             return f"{tool} not found: install Debian slurm-wlm (.ci/run does)"
     if os.geteuid() != 0:
         return "starting slurmctld/slurmd needs root"
-    if CONF.exists() and MARK not in CONF.read_text():
-        return f"{CONF} exists and is not this test's: not touching a real cluster's config"
+    for path in (CONF, GRES):
+        if path.exists() and MARK not in path.read_text():
+            return f"{path} exists and is not this test's: not touching a real cluster's config"
     return None
 
 
@@ -82,7 +84,7 @@ PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 """
     )
     # a fake GPU (no device): lets the GPU request path (--gpus / --gres) be scheduled
-    (CONF.parent / "gres.conf").write_text(f"{MARK}\nNodeName=localhost Name=gpu File=/dev/null\n")
+    GRES.write_text(f"{MARK}\nNodeName=localhost Name=gpu File=/dev/null\n")
     return cpus, memory
 
 
@@ -94,6 +96,7 @@ class Cluster:
     node: subprocess.Popen
     cpus: int
     memory_mb: int
+    logs: list
 
     def stop(self) -> None:
         for proc in (self.node, self.controller):
@@ -104,10 +107,15 @@ class Cluster:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+        for log in self.logs:
+            log.close()
 
 
 def start(timeout_s: float = 60) -> Cluster:
     """Start slurmctld and slurmd; return when the node is idle."""
+    reason = why_unavailable()
+    if reason:
+        raise RuntimeError(f"cannot start a local SLURM: {reason}")
     cpus, memory = write_config()
     shutil.rmtree("/var/spool/slurmctld", ignore_errors=True)  # no jobs of an earlier run
     Path("/var/spool/slurmctld").mkdir(parents=True)
@@ -116,7 +124,7 @@ def start(timeout_s: float = 60) -> Cluster:
     controller = subprocess.Popen(["slurmctld", "-D", "-i"], stdout=logs["ctld"], stderr=subprocess.STDOUT)
     time.sleep(2)
     node = subprocess.Popen(["slurmd", "-D", "-N", "localhost"], stdout=logs["d"], stderr=subprocess.STDOUT)
-    cluster = Cluster(controller, node, cpus, memory)
+    cluster = Cluster(controller, node, cpus, memory, list(logs.values()))
     deadline = time.time() + timeout_s
     while time.time() < deadline:
         state = subprocess.run(["sinfo", "-h", "-n", "localhost", "-o", "%t"], capture_output=True, text=True)

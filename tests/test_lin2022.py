@@ -107,8 +107,7 @@ def test_sigma_fit_recovers_a_known_gaussian_blur():
 def test_scatter_profile_and_step3_labels():
     # constant 2-bin scatter inside bins 50-80: S = 4 there, sigma outside
     zs = np.repeat(np.arange(50, 81), 10)
-    zp = zs + np.tile([2, -2], len(zs) // 2)
-    profile = scatter_profile(zs, zp, 180, sigma=1.5)
+    profile = scatter_profile(zs, np.tile([2.0, -2.0], len(zs) // 2), 180, sigma=1.5)
     np.testing.assert_allclose(profile[60:71], np.sqrt(4 + 1.5**2), rtol=1e-6)  # ends: renormalised kernel
     np.testing.assert_allclose(profile[:40], 1.5)
     # labels on the extended grid: soft labels sum to 1, one per channel of the galaxy
@@ -176,3 +175,71 @@ def test_shift_pdfs_moves_the_mean_exactly():
     np.testing.assert_allclose(moved.sum(axis=1), 1.0)
     np.testing.assert_allclose(pdf_mean(moved, 0.6, -0.2) - pdf_mean(pdf, 0.6, -0.2), delta, atol=1e-12)
     assert bin_midpoints(360, 0.6, -0.2)[0] == pytest.approx(-0.2 + 0.4 / 360)
+
+
+@pytest.mark.parametrize("resample", [False, True])
+def test_calibrate_stage_applies_the_configured_calibration(tmp_path, resample):
+    """workflow/scripts/calibrate.py on a step 3-like table (mode estimates on the extended
+    range): z_phot moves by the cell offsets; lin2022.calibration_resample is honoured."""
+    import json
+    import subprocess
+    import sys
+
+    import yaml
+    from conftest import REPO
+
+    from photoz.io import read_parquet_metadata, write_parquet
+    from photoz.models.ensemble import read_photoz, summarise, write_photoz
+
+    rng = np.random.default_rng(3)
+    n = 5000
+    objid = np.arange(1, n + 1, dtype=np.uint64)
+    z_spec = rng.uniform(0.02, 0.3, n)
+    r = rng.uniform(14.0, 17.8, n)
+    pdf = np.zeros((n, 360))
+    pdf[np.arange(n), redshift_to_bin(z_spec + 0.01, 360, 0.6, -0.2)] = 1.0  # biased by +0.01
+    table = summarise(objid, np.arange(n) % 5, z_spec, pdf, 0.6, z_min=-0.2, estimator="mode")
+    write_photoz(table, tmp_path / "step3.parquet", {"z_min": -0.2, "z_max": 0.6, "point_estimate": "mode"})
+    write_parquet(pd.DataFrame({"objid": objid, "dered_petro_r": r}), tmp_path / "catalog.parquet")
+    lin2022 = {
+        **yaml.safe_load((REPO / "config.yaml").read_text())["lin2022"],
+        "calibration_resample": resample,
+    }
+    script = REPO / "workflow/scripts/calibrate.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--configfile", str(REPO / "config.yaml")]
+        + ["--params-json", json.dumps({"lin2022": lin2022})]
+        + [
+            "--photoz",
+            str(tmp_path / "step3.parquet"),
+            "--dataset-catalog",
+            str(tmp_path / "catalog.parquet"),
+        ]
+        + ["--out", str(tmp_path / "step4.parquet")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    step4 = read_photoz(tmp_path / "step4.parquet")
+    np.testing.assert_allclose(step4["z_phot"], table["z_phot"] - step4["calibration_offset"], atol=1e-12)
+    inner = table["z_phot"].between(0.05, 0.28)
+    assert abs(np.mean(step4["z_phot"][inner] - z_spec[inner])) < 1e-3  # the +0.01 is gone
+    assert read_parquet_metadata(tmp_path / "step4.parquet")["resample"] is resample
+
+
+def test_rule_method_lists_and_schema_match_the_methods_table():
+    """common.smk's wildcard alternations and the config schema's enum repeat
+    photoz.methods.METHODS (the Snakefile does not import the package)."""
+    import re
+
+    import yaml
+    from conftest import REPO
+
+    from photoz.methods import METHODS
+
+    rules = (REPO / "workflow/rules/common.smk").read_text()
+    for constant, kind in (("NETWORK_METHODS", "network"), ("HEAD_METHODS", "heads")):
+        listed = re.search(rf'^{constant} = "([^"]+)"', rules, re.M)[1].split("|")
+        assert sorted(listed) == sorted(n for n, m in METHODS.items() if m.kind == kind), constant
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    assert schema["properties"]["methods"]["items"]["enum"] == list(METHODS)

@@ -304,6 +304,18 @@ def test_rerun_recipes_plan_only_what_depends(tiny_run, tmp_path):
     )
     heads = _planned(_snakemake("--configfile", str(changed), "-n", workdir=workdir))
     assert heads["train_heads"] == 10 and "train" not in heads and heads["calibrate"] == 1
+    # ... and a step 4 setting only the calibration
+    changed.write_text(
+        yaml.safe_dump(
+            {**TINY_OVERRIDE, "lin2022": {**TINY_OVERRIDE["lin2022"], "calibration_z_width": 0.02}}
+        )
+    )
+    assert set(_planned(_snakemake("--configfile", str(changed), "-n", workdir=workdir))) == {
+        "calibrate",
+        "evaluate",
+        "report",
+        "all",
+    }
     changed.write_text(yaml.safe_dump({**TINY_OVERRIDE, "evaluate": {"n_bootstrap": 7}}))
     report_only = _planned(_snakemake("--configfile", str(changed), "-n", workdir=workdir))
     assert set(report_only) == {"evaluate", "report", "all"}

@@ -46,6 +46,12 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike, metadata: dict | No
         pq.write_table(table, tmp)
 
 
+def write_json(document: dict, path: str | os.PathLike) -> None:
+    """Write ``document`` as JSON atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(document, default=_json_default))
+
+
 def read_parquet_metadata(path: str | os.PathLike) -> dict:
     """The ``photoz`` metadata dictionary stored by :func:`write_parquet` ({} if none)."""
     meta = pq.read_schema(path).metadata or {}

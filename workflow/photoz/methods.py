@@ -23,21 +23,20 @@ class Method:
     shift: bool = False  # step 3 labels: shifted away from the denser side
     soft: bool = False  # step 3 labels: softened with the fitted dispersion
     extended: bool = False  # heads over the extended redshift range
-    depends_on: tuple[str, ...] = ()
 
 
 METHODS: dict[str, Method] = {
     "baseline": Method("network"),
     "step1": Method("network", output="channels"),
-    "step2": Method("heads", output="channels", depends_on=("step1",)),
-    "step3": Method("heads", "channels", shift=True, soft=True, extended=True, depends_on=("step1", "step2")),
+    "step2": Method("heads", output="channels"),
+    "step3": Method("heads", "channels", shift=True, soft=True, extended=True),
     "step3a": Method(
-        "heads", "channels", shift=True, soft=False, extended=True, depends_on=("step1", "step2")
+        "heads", "channels", shift=True, soft=False, extended=True
     ),
     "step3b": Method(
-        "heads", "channels", shift=False, soft=True, extended=True, depends_on=("step1", "step2")
+        "heads", "channels", shift=False, soft=True, extended=True
     ),
-    "step4": Method("calibration", depends_on=("step3",)),
+    "step4": Method("calibration")  # of step 3,
 }
 
 

@@ -29,9 +29,14 @@ def get_script(name):
     return os.path.join(workflow.basedir, "workflow", "scripts", name)
 
 
-def get_params_json(*sections):
-    """The named config sections as JSON (a job reruns only when these change)."""
-    return json.dumps({s: config[s] for s in sections}, sort_keys=True)
+def get_params_json(*sections, omit=()):
+    """The named config sections as JSON, without the ``omit`` keys ("section.key"): a
+    job reruns only when what it reads changes."""
+    params = {s: config[s] for s in sections}
+    for name in omit:
+        section, key = name.split(".")
+        params[section] = {k: v for k, v in params[section].items() if k != key}
+    return json.dumps(params, sort_keys=True)
 
 
 def get_catalog_inputs(wildcards):

@@ -62,7 +62,12 @@ rule train_heads:
     params:
         python=PYTHON,
         script=get_script("train_heads.py"),
-        config_json=get_params_json("training", "lin2022"),
+        # step 4's settings do not touch the heads
+        config_json=get_params_json(
+            "training",
+            "lin2022",
+            omit=("lin2022.calibration_z_width", "lin2022.calibration_resample"),
+        ),
         out_dir=subpath(output.weights, parent=True),
         step1=lambda wildcards, input: os.path.dirname(input.step1),
         pre_estimates=lambda wildcards, input: (
@@ -177,7 +182,7 @@ rule calibrate:
         "../../envs/training.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=4000,  # ~1.7 GB per 10^5 galaxies: the SLURM profile raises it
         runtime=30,
     params:
         python=PYTHON,

@@ -36,7 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     lin, z_max = config["lin2022"], config["training"]["z_max"]
     try:
         calibrate_method(
-            args.photoz, args.dataset_catalog, args.out, lin["calibration_z_width"], z_max, lin["seed"]
+            args.photoz,
+            args.dataset_catalog,
+            args.out,
+            lin["calibration_z_width"],
+            z_max,
+            lin["seed"],
+            resample=lin["calibration_resample"],
         )
     except ValueError as exc:
         sys.exit(f"calibrate: {exc}")

@@ -108,8 +108,7 @@ def calibrate(
         )
     else:
         picked = np.arange(len(calib_zspec))
-    offsets, count = cell_offsets(calib_zphot[picked], calib_zspec[picked], calib_r[picked], z_edges, r_edges)
-    offsets = np.where(count > 0, offsets, 0.0)
+    offsets, _ = cell_offsets(calib_zphot[picked], calib_zspec[picked], calib_r[picked], z_edges, r_edges)
     return offsets[_bins(target_r, r_edges), _bins(target_zphot, z_edges)]
 
 

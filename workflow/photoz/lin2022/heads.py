@@ -14,7 +14,10 @@ Per (fold, member), method-spec §4.2-§4.3:
    the fold model that never trained on it), not the step 2 model's predictions on
    its own training subset: on small surveys those are memorised (measured: fitted
    label dispersions ~0 bins and a zero scatter profile after ~100 epochs), and even at
-   survey scale they understate the scatter the labels are meant to carry;
+   survey scale they understate the scatter the labels are meant to carry. (The other
+   folds' models trained on fold k's galaxies, so fold k's label model, a few
+   aggregate numbers, depends weakly on fold k's redshifts; no test galaxy's own
+   prediction does.);
 4. ``steps`` draws of ``batch_size`` galaxies uniformly with replacement from the subset,
    each with a random dihedral transform (L22 draw batches the same way). As the
    representation is frozen and has no dropout or batch statistics, its output for a
@@ -29,10 +32,7 @@ Per (fold, member), method-spec §4.2-§4.3:
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import shutil
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -40,7 +40,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io import atomic_path
 from ..methods import method
 from ..models.train import (
     HISTORY_COLUMNS,
@@ -48,6 +47,7 @@ from ..models.train import (
     configure_tensorflow,
     member_seed,
     read_history,
+    save_member,
     write_history,
 )
 from .channels import N_CHANNELS, r_bins
@@ -203,14 +203,6 @@ def train_heads(
     galaxies = training_galaxies(pd.read_parquet(dataset_catalog), fold)
     subset, rbin, cap = member_subset(galaxies, heads, step1_params, fold, member)
     crop = input_size(step1_params.network)
-    examples = load_examples(manifest, others, ["train"], crop, objids=subset["objid"].to_numpy())
-    loaded = examples["objid"].numpy()
-    if len(loaded) != len(subset):
-        missing = sorted(set(subset["objid"]) - set(loaded))[:3]
-        raise ValueError(f"fold {fold}: subset galaxies {missing} are in the catalog but not in the shards")
-    # examples come in shard order; align the subset (z, r bin) to it
-    position = pd.Series(np.arange(len(subset)), index=subset["objid"].to_numpy())[loaded].to_numpy()
-    subset, rbin = subset.iloc[position].reset_index(drop=True), rbin[position]
 
     label_model: LabelModel | None = None
     if spec.extended:
@@ -241,8 +233,19 @@ def train_heads(
     transforms = rng.integers(0, 8, size=draws.shape)
     pairs, pair_index = np.unique(draws * 8 + transforms, return_inverse=True)
     pair_index = pair_index.reshape(draws.shape)
+    # only the drawn galaxies' images are read (at most steps x batch of a subset that
+    # holds ~10^5 galaxies at survey scale); they come in shard order
+    drawn = subset["objid"].to_numpy()[np.unique(draws)]
+    examples = load_examples(manifest, others, ["train"], crop, objids=drawn)
+    loaded = examples["objid"].numpy()
+    if len(loaded) != len(drawn):
+        missing = sorted(set(drawn) - set(loaded))[:3]
+        raise ValueError(f"fold {fold}: subset galaxies {missing} are in the catalog but not in the shards")
+    example_row = pd.Series(np.arange(len(loaded)), index=loaded)[subset["objid"].to_numpy()[pairs // 8]]
     t0 = time.perf_counter()
-    features = representation_features(step1, examples, pairs // 8, pairs % 8, params.pixel_transform)
+    features = representation_features(
+        step1, examples, example_row.to_numpy(), pairs % 8, params.pixel_transform
+    )
     log.info(
         "%s fold %d member %d: subset %d of %d training galaxies (cell cap %d), %d distinct (galaxy, "
         "transform) pairs -> FC2 features in %.1f s",
@@ -315,12 +318,8 @@ def train_heads(
         "training_size": len(galaxies),
         "cell_cap": cap,
     }
-    (out / "params.json").write_text(json.dumps(record))
+    documents = {"params.json": record}
     if label_model is not None:
-        (out / "labels.json").write_text(json.dumps(label_model.to_dict()))
-    with atomic_path(out / "weights.weights.h5") as tmp:
-        model.save_weights(str(tmp) + ".weights.h5")
-        os.replace(str(tmp) + ".weights.h5", tmp)
-    write_history(history, out / "history.csv")
-    shutil.rmtree(out / "checkpoints", ignore_errors=True)
+        documents["labels.json"] = label_model.to_dict()
+    save_member(model, out, history, documents)
     return pd.DataFrame(history, columns=HISTORY_COLUMNS)

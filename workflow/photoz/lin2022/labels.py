@@ -72,13 +72,13 @@ def fit_sigma(spec_hist: np.ndarray, phot_hist: np.ndarray) -> float:
     return float(least_squares(objective, x0=[1.0], bounds=([0.0], [1000.0])).x[0])
 
 
-def scatter_profile(zbin_spec: np.ndarray, zbin_phot: np.ndarray, n_bins: int, sigma: float) -> np.ndarray:
+def scatter_profile(zbin_spec: np.ndarray, residual: np.ndarray, n_bins: int, sigma: float) -> np.ndarray:
     """sigma_scat(k) in bins for one channel: sqrt(S(k) + sigma^2), S the per-z_spec-bin
-    scatter v(i) = (median + mean)/2 of (z_phot - z_spec)^2 in bins^2, NaN bins inside
-    the valid range filled from the left, spread with a Gaussian of ``sigma`` zeroed
-    outside the valid range and normalised; sigma outside it."""
-    zs, zp = np.asarray(zbin_spec), np.asarray(zbin_phot)
-    sq = (zp - zs).astype(np.float64) ** 2
+    scatter v(i) = (median + mean)/2 of ``residual``^2 (z_phot - z_spec in bins, from the
+    unbinned z_spec), NaN bins inside the valid range filled from the left, spread with a
+    Gaussian of ``sigma`` zeroed outside the valid range and normalised; sigma outside it."""
+    zs = np.asarray(zbin_spec)
+    sq = np.asarray(residual, np.float64) ** 2
     v = np.full(n_bins, np.nan)
     for i in np.unique(zs):
         values = sq[zs == i]
@@ -91,12 +91,7 @@ def scatter_profile(zbin_spec: np.ndarray, zbin_phot: np.ndarray, n_bins: int, s
         filled = v[inside]
         last = np.maximum.accumulate(np.where(np.isnan(filled), -1, np.arange(len(filled))))
         filled = filled[last]  # the first bin is valid, so no -1 remains
-        if sigma < 1e-6:
-            s[inside] = filled
-        else:
-            offsets = inside[None, :] - inside[:, None]  # source i (rows) -> target k
-            kernel = np.exp(-0.5 * (offsets / sigma) ** 2)
-            s[inside] = (filled[:, None] * kernel / kernel.sum(axis=1, keepdims=True)).sum(axis=0)
+        s[inside] = blur(filled, sigma)  # the kernel truncated to the valid range
     return np.sqrt(s + sigma**2)
 
 
@@ -124,6 +119,7 @@ def fit_label_model(
     """Fit sigma_m and the scatter profiles on step 2's pre-estimates (z_phot: the mode)."""
     zs = redshift_to_bin(z_spec, n_bins, z_max)
     zp = redshift_to_bin(z_phot, n_bins, z_max)
+    residual = (np.asarray(z_phot, np.float64) - np.asarray(z_spec, np.float64)) / (z_max / n_bins)
     rbin = np.asarray(rbin)
     spec_hist = channel_histograms(zs, rbin, n_bins)
     phot_hist = channel_histograms(zp, rbin, n_bins)
@@ -134,7 +130,7 @@ def fit_label_model(
         inside = mapping[rbin, m]
         if inside.any():
             sigma[m] = fit_sigma(spec_hist[:, m], phot_hist[:, m])
-            scatter[m] = scatter_profile(zs[inside], zp[inside], n_bins, sigma[m])
+            scatter[m] = scatter_profile(zs[inside], residual[inside], n_bins, sigma[m])
     by_rbin = np.zeros((n_bins, N_RBINS))
     np.add.at(by_rbin, (zs, rbin), 1.0)
     return LabelModel(n_bins, sigma, scatter, by_rbin / max(len(zs), 1))

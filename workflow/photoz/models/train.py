@@ -16,7 +16,6 @@ on the node: ``tf.distribute.MirroredStrategy``.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -27,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io import atomic_path
+from ..io import atomic_path, write_json
 
 log = logging.getLogger(__name__)
 
@@ -222,9 +221,6 @@ def train_member(
     # the history travels with the checkpoint: Snakemake deletes an interrupted job's
     # declared outputs (history.csv) before rerunning it, not the checkpoints directory
     history = read_history(out / "checkpoints" / "history.csv", start)
-    (out / "params.json").write_text(
-        json.dumps({**asdict(params), "fold": fold, "member": member, "seed": seed})
-    )
 
     n_bins, width = params.n_bins, params.z_max / params.n_bins
 
@@ -316,9 +312,19 @@ def train_member(
             manager.save(checkpoint_number=step)
             write_history(history, out / "checkpoints" / "history.csv")
     writer.flush()
+    record = {**asdict(params), "fold": fold, "member": member, "seed": seed}
+    save_member(model, out, history, {"params.json": record})
+    return pd.DataFrame(history, columns=HISTORY_COLUMNS)
+
+
+def save_member(model, out: Path, history: list[dict], documents: dict[str, dict]) -> None:
+    """A finished member in ``out``: its JSON ``documents`` (file name -> content), the
+    weights and the history, each written atomically; then the checkpoints go (the
+    final weights supersede them)."""
+    for name, document in documents.items():
+        write_json(document, out / name)
     with atomic_path(out / "weights.weights.h5") as tmp:
-        model.save_weights(str(tmp) + ".weights.h5")
+        model.save_weights(str(tmp) + ".weights.h5")  # Keras insists on the suffix
         os.replace(str(tmp) + ".weights.h5", tmp)
     write_history(history, out / "history.csv")
-    shutil.rmtree(out / "checkpoints", ignore_errors=True)  # the final weights supersede them
-    return pd.DataFrame(history, columns=HISTORY_COLUMNS)
+    shutil.rmtree(out / "checkpoints", ignore_errors=True)
