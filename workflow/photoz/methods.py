@@ -30,13 +30,9 @@ METHODS: dict[str, Method] = {
     "step1": Method("network", output="channels"),
     "step2": Method("heads", output="channels"),
     "step3": Method("heads", "channels", shift=True, soft=True, extended=True),
-    "step3a": Method(
-        "heads", "channels", shift=True, soft=False, extended=True
-    ),
-    "step3b": Method(
-        "heads", "channels", shift=False, soft=True, extended=True
-    ),
-    "step4": Method("calibration")  # of step 3,
+    "step3a": Method("heads", "channels", shift=True, soft=False, extended=True),
+    "step3b": Method("heads", "channels", shift=False, soft=True, extended=True),
+    "step4": Method("calibration"),  # of step 3,
 }
 
 
