@@ -47,8 +47,8 @@ from ..models.train import (
     configure_tensorflow,
     member_seed,
     read_history,
+    save_checkpoint,
     save_member,
-    write_history,
 )
 from .channels import N_CHANNELS, r_bins
 from .labels import LabelModel, extended_range, fit_label_model, hard_labels, head_targets, step3_labels
@@ -301,9 +301,7 @@ def train_heads(
             log.info("step %d: %s", step, {k: round(v, 5) for k, v in row.items() if k != "step"})
             running, n_running, t_last = 0.0, 0, time.perf_counter()
         if step % train.checkpoint_every == 0 or step == heads.steps:
-            step_var.assign(step)
-            manager.save(checkpoint_number=step)
-            write_history(history, out / "checkpoints" / "history.csv")
+            save_checkpoint(manager, step_var, step, history, out)
 
     record = {
         **asdict(params),

@@ -308,13 +308,19 @@ def train_member(
             log.info("step %d: %s", step, {k: round(v, 5) for k, v in row.items() if k != "step"})
             running, n_running, t_last = 0.0, 0, time.perf_counter()
         if step % params.checkpoint_every == 0 or step == params.steps:
-            step_var.assign(step)
-            manager.save(checkpoint_number=step)
-            write_history(history, out / "checkpoints" / "history.csv")
+            save_checkpoint(manager, step_var, step, history, out)
     writer.flush()
     record = {**asdict(params), "fold": fold, "member": member, "seed": seed}
     save_member(model, out, history, {"params.json": record})
     return pd.DataFrame(history, columns=HISTORY_COLUMNS)
+
+
+def save_checkpoint(manager, step_var, step: int, history: list[dict], out: Path) -> None:
+    """Checkpoint at ``step``, the history so far beside it (Snakemake deletes an
+    interrupted job's declared outputs, history.csv among them, not the checkpoints)."""
+    step_var.assign(step)
+    manager.save(checkpoint_number=step)
+    write_history(history, out / "checkpoints" / "history.csv")
 
 
 def save_member(model, out: Path, history: list[dict], documents: dict[str, dict]) -> None:
