@@ -1,0 +1,64 @@
+"""The embedded default configuration, run as a user runs it (issue 6 acceptance).
+
+The README's first command: the whole pipeline on ``config.yaml`` (1,200 synthetic
+galaxies, 5 folds x 6 members of ``p19_tiny``) with 2 cores. About 16 minutes on a
+2-core machine, so it runs once, marked slow; its wall time is printed, not asserted.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO
+
+from photoz.evaluation.stage import read_metrics
+from photoz.metrics.point import sigma_mad
+from photoz.models.ensemble import read_photoz
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory) -> Path:
+    """The work directory of a complete default run."""
+    workdir = tmp_path_factory.mktemp("default_run")
+    start = time.perf_counter()
+    result = subprocess.run(
+        [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir)]
+        + ["--cores", "2"],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    print(f"default run: {time.perf_counter() - start:.0f} s wall on 2 cores")
+    return workdir
+
+
+@pytest.mark.slow
+def test_default_run_cnn_ensemble_beats_knn_and_its_mean_member(default_run):
+    """The 5 x 6 CNN ensemble beats the photometry kNN on the same 1,200 test galaxies,
+    and is not worse than its mean member."""
+    metrics = read_metrics(default_run / "results/report/metrics.json")["methods"]
+    full = {name: res["subsets"].set_index("subset").loc["full"] for name, res in metrics.items()}
+    assert full["baseline"]["n"] == full["knn"]["n"] == 1200
+    cnn, knn = full["baseline"]["sigma_mad"], full["knn"]["sigma_mad"]
+    print(f"sigma_MAD: CNN ensemble {cnn:.4f}, kNN {knn:.4f}")
+    assert cnn < knn
+
+    table = read_photoz(default_run / "results/photoz/baseline.parquet")
+    members = np.stack(table["z_phot_members"].to_numpy())
+    assert members.shape == (1200, 6)
+    z_spec = table["z_spec"].to_numpy()
+    per_member = [sigma_mad(members[:, m], z_spec) for m in range(members.shape[1])]
+    ensemble = sigma_mad(table["z_phot"].to_numpy(), z_spec)
+    print(f"sigma_MAD: members {np.round(per_member, 4)}, ensemble {ensemble:.4f}")
+    assert ensemble == pytest.approx(cnn)
+    assert ensemble <= np.mean(per_member)
+    trained = sorted((default_run / "results/models/baseline").glob("fold*/member*/weights.weights.h5"))
+    assert len(trained) == 30
