@@ -336,3 +336,14 @@ def test_lin2022_preset_layers_on_the_paper_preset(tmp_path):
     assert len(step1) == 30 and all("gpu=1" in b and '"network": "p19"' in b for b in step1)
     heads = [b for b in blocks if "rule train_heads:" in b]
     assert len(heads) == 120 and all('"learning_rate": 2e-05' in b for b in heads)
+
+
+def test_survey10k_preset_layers_under_the_lin2022_preset(tmp_path):
+    """presets/survey10k.yaml + presets/lin2022.yaml: one member per fold of every method
+    on a 10,000-galaxy survey (the config of issue 8's larger measurement)."""
+    result = dry_run(tmp_path, "presets/survey10k.yaml", "presets/lin2022.yaml")
+    blocks = result.stdout.split("\n\n")
+    train = [b for b in blocks if "rule train:" in b]
+    assert len(train) == 10 and all('"steps": 3000' in b and '"batch_size": 32' in b for b in train)
+    assert len([b for b in blocks if "rule train_heads:" in b]) == 20
+    assert '"n_galaxies": 10000' in [b for b in blocks if "rule query_catalog:" in b][0]
