@@ -20,6 +20,12 @@ from photoz.io import read_parquet_metadata  # noqa: E402
 SURVEY_SIZE = 10000
 
 
+def snakemake_command(workdir: Path) -> list[str]:
+    """The environment's snakemake on this repository's Snakefile, working in ``workdir``."""
+    snakemake = Path(sys.executable).parent / "snakemake"
+    return [str(snakemake), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir)]
+
+
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO

@@ -7,7 +7,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,11 +14,10 @@ import pandas as pd
 import pytest
 import slurm_cluster
 import yaml
-from conftest import REPO
+from conftest import REPO, snakemake_command
 
 pytestmark = pytest.mark.slow
 
-BIN = Path(sys.executable).parent
 # The smallest full run: 120 galaxies in 2 partitions, 5 folds x 1 member, baseline only.
 SMALL = {
     "synthetic": {
@@ -53,7 +51,7 @@ COMPARED = [
 
 
 def snakemake(workdir: Path, *args: str, timeout: int = 1200) -> subprocess.CompletedProcess:
-    cmd = [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir)]
+    cmd = snakemake_command(workdir)
     # -k: a hung status check must not hang the test (the plugin ignores SIGTERM while polling)
     return subprocess.run(
         ["timeout", "-k", "10", str(timeout), *cmd, *args], capture_output=True, text=True, cwd=REPO
@@ -129,7 +127,7 @@ def test_killed_run_resumes_and_equals_uninterrupted_run(reference_run, tmp_path
     the training resumes from its checkpoint and every output equals the reference."""
     workdir = tmp_path / "killed"
     cfg = write_config(workdir)
-    cmd = [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir)]
+    cmd = snakemake_command(workdir)
     proc = subprocess.Popen(
         [*cmd, "--cores", "2", "--configfile", str(cfg)],
         cwd=REPO,

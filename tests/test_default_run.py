@@ -8,19 +8,16 @@ galaxies, 5 folds x 6 members of ``p19_tiny``) with 2 cores. About 16 minutes on
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import snakemake_command
 
 from photoz.evaluation.stage import read_metrics
 from photoz.metrics.point import sigma_mad
 from photoz.models.ensemble import read_photoz
-
-BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +26,7 @@ def default_run(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("default_run")
     start = time.perf_counter()
     result = subprocess.run(
-        [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir)]
-        + ["--cores", "2"],
+        [*snakemake_command(workdir), "--cores", "2"],
         capture_output=True,
         text=True,
         timeout=3600,

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, small_config
+from conftest import REPO, small_config, snakemake_command
 from cube_factory import build_dataset, write_random_partitions
 
 from photoz.metrics.pdf import bin_midpoints, crps, pdf_mean, pdf_width68, pit
@@ -205,8 +205,7 @@ def test_knn_baseline_learns_redshift_from_colours():
 def dry_run(workdir: Path, *presets: str, options: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """``snakemake -n`` in ``workdir`` on preset config files (relative to the repository,
     layered in order) with extra ``options``; asserts success."""
-    cmd = [str(Path(sys.executable).parent / "snakemake"), "--snakefile", str(REPO / "Snakefile")]
-    cmd += ["--directory", str(workdir), *options, "--configfile", *(str(REPO / p) for p in presets), "-n"]
+    cmd = [*snakemake_command(workdir), *options, "--configfile", *(str(REPO / p) for p in presets), "-n"]
     # the paper preset queries CasJobs, whose token is only checked when the query runs
     env = {**os.environ, "SCISERVER_TOKEN": "dry-run"}
     result = subprocess.run(cmd, capture_output=True, text=True, env=env)

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 from browser import chromium_paths, inspect_page
-from conftest import REPO
+from conftest import REPO, snakemake_command
 from scipy.stats import spearmanr
 
 from photoz.dataset.shards import verify_manifest
@@ -35,7 +35,7 @@ def _run(cmd: list[str], cwd: Path = REPO, timeout: int = 600) -> subprocess.Com
 
 def _snakemake(*args: str, workdir: Path) -> subprocess.CompletedProcess:
     return _run(
-        [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir), *args],
+        [*snakemake_command(workdir), *args],
         timeout=900,
     )
 
