@@ -7,7 +7,7 @@ import sys
 
 import pytest
 import yaml
-from conftest import REPO
+from conftest import REPO, snakemake_command
 
 from photoz.config import ConfigError, validate_config
 
@@ -48,18 +48,7 @@ def _snakemake_dry_run(tmp_path, override: dict) -> subprocess.CompletedProcess:
     cfg = tmp_path / "override.yaml"
     cfg.write_text(yaml.safe_dump(override))
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "-n",
-            "--snakefile",
-            str(REPO / "Snakefile"),
-            "--directory",
-            str(tmp_path),
-            "--configfile",
-            str(cfg),
-        ],
+        [*snakemake_command(tmp_path), "-n", "--configfile", str(cfg)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,7 +1,7 @@
 """The embedded default configuration, run as a user runs it (issue 6 acceptance).
 
 The README's first command: the whole pipeline on ``config.yaml`` (1,200 synthetic
-galaxies, 5 folds x 6 members of ``p19_tiny``) with 2 cores. About 16 minutes on a
+galaxies, 5 folds x 6 members of ``p19_tiny``) with 2 cores. About 14 minutes on a
 2-core machine, so it runs once, marked slow; its wall time is printed, not asserted.
 """
 
