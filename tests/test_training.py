@@ -304,6 +304,33 @@ def test_lin2022_steps_train_predict_and_ensemble(dataset, tmp_path):
     )
 
 
+def test_step1_starts_from_the_baseline_member_but_its_output_module(dataset, tmp_path):
+    """lin2022.step1_init: baseline copies every layer the two networks share (the whole
+    representation); the multi-channel heads keep their fresh initialisation."""
+    from photoz.models.networks import build_network
+    from photoz.models.predict import load_member
+    from photoz.models.train import initialise_from
+
+    dataset_dir, _ = dataset
+    baseline_dir = tmp_path / "baseline"
+    params = {**TRAIN, "steps": 2, "checkpoint_every": 2, "validate_every": 2}
+    train_member(TrainParams.from_config(params), str(dataset_dir / "manifest.tsv"), 1, 0, str(baseline_dir))
+    baseline, _ = load_member(baseline_dir)
+    step1 = build_network(TRAIN["network"], 180, "channels")
+    fresh_head = step1.get_layer("zhead3").get_weights()[0].copy()
+    initialise_from(step1, str(baseline_dir))
+    shared = [layer.name for layer in baseline.layers if layer.weights and layer.name != "logits"]
+    assert "fc2" in shared and "c1_conv" in shared
+    for name in shared:
+        ours, theirs = step1.get_layer(name).get_weights(), baseline.get_layer(name).get_weights()
+        for mine, source in zip(ours, theirs, strict=True):
+            np.testing.assert_array_equal(mine, source)
+    np.testing.assert_array_equal(step1.get_layer("zhead3").get_weights()[0], fresh_head)
+    other = build_network("p19_small", 180, "channels")  # nothing matches: a clear error
+    with pytest.raises(ValueError, match=str(baseline_dir)):
+        initialise_from(other, str(baseline_dir))
+
+
 def test_lin2022_preset_plans_every_step_per_fold_and_member(tmp_path):
     result = dry_run(tmp_path, "presets/lin2022.yaml")
     counts = {
@@ -324,6 +351,11 @@ def test_lin2022_preset_plans_every_step_per_fold_and_member(tmp_path):
     for fold in (0, 1, 3, 4):
         assert f"results/predictions/step2/fold{fold}/member5.parquet" in inputs
     assert "results/predictions/step2/fold2/" not in inputs
+    # step 1 starts from the baseline member of the same fold and index (config.yaml)
+    blocks = result.stdout.split("\n\n")
+    step1 = [b for b in blocks if "rule train:" in b and "models/step1/fold2/member5/" in b]
+    assert "results/models/baseline/fold2/member5/weights" in step1[0].split("input:")[1].split("\n")[0]
+    assert "--init-from results/models/baseline/fold2/member5 " in step1[0]
 
 
 def test_lin2022_preset_layers_on_the_paper_preset(tmp_path):
@@ -333,6 +365,7 @@ def test_lin2022_preset_layers_on_the_paper_preset(tmp_path):
     blocks = result.stdout.split("\n\n")
     step1 = [b for b in blocks if "rule train:" in b and "results/models/step1/" in b]
     assert len(step1) == 30 and all("gpu=1" in b and '"network": "p19"' in b for b in step1)
+    assert not any("--init-from" in b for b in step1)  # from scratch, as L22
     heads = [b for b in blocks if "rule train_heads:" in b]
     assert len(heads) == 120 and all('"learning_rate": 2e-05' in b for b in heads)
 

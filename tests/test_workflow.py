@@ -296,7 +296,11 @@ def test_rerun_recipes_plan_only_what_depends(tiny_run, tmp_path):
     )
     member = "results/models/baseline/fold2/member0/weights.weights.h5"
     one = _planned(_snakemake(*base, "--forcerun", member, workdir=workdir))
-    assert one["train"] == 1 and one["predict"] == 1 and "train_heads" not in one  # only baseline fold 2
+    # baseline fold 2 and what starts from it (lin2022.step1_init: baseline): step 1's
+    # member, step 2's fold-2 heads, and step 3's heads of every fold (fold 2 on the new
+    # step 1, the others on the new step 2 pre-estimates of fold 2's galaxies)
+    assert (one["train"], one["train_heads"], one["predict"]) == (2, 6, 8)
+    assert one["calibrate"] == 1 and "build_dataset" not in one
     # a changed hyperparameter reruns what it feeds: lin2022 -> heads, not networks
     changed = tmp_path / "changed.yaml"
     changed.write_text(

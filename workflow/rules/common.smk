@@ -147,6 +147,16 @@ def get_photoz_files():
     return expand("results/photoz/{method}.parquet", method=[*METHODS, "knn"])
 
 
+def get_train_init(wildcards):
+    """The trained member a network member starts from: the baseline member of the same
+    fold and index for step 1 when ``lin2022.step1_init`` is baseline; none otherwise."""
+    if wildcards.method == "step1" and config["lin2022"]["step1_init"] == "baseline":
+        return {
+            "init": f"results/models/baseline/fold{wildcards.fold}/member{wildcards.member}/weights.weights.h5"
+        }
+    return {}
+
+
 def get_heads_inputs(wildcards):
     """The step 1 member a step 2/3 member starts from and, for step 3 and its variants,
     step 2's out-of-fold predictions of the same member index (the pre-estimates)."""

@@ -6,6 +6,7 @@
 
 rule train:
     input:
+        unpack(get_train_init),
         manifest="results/dataset/manifest.tsv",
         shards="results/dataset/shards",
     output:
@@ -30,10 +31,13 @@ rule train:
         script=get_script("train.py"),
         config_json=get_params_json("training"),
         out_dir=subpath(output.weights, parent=True),
+        init_from=lambda wildcards, input: (
+            f"--init-from {os.path.dirname(input.init)}" if "init" in input.keys() else ""
+        ),
     shell:
         "{params.python} {params.script} --params-json {params.config_json:q}"
         " --method {wildcards.method} --manifest {input.manifest} --fold {wildcards.fold}"
-        " --member {wildcards.member} --out-dir {params.out_dir} > {log} 2>&1"
+        " --member {wildcards.member} {params.init_from} --out-dir {params.out_dir} > {log} 2>&1"
 
 
 rule train_heads:

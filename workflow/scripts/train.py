@@ -32,13 +32,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fold", type=int, required=True, help="test fold of this model")
     parser.add_argument("--member", type=int, required=True, help="ensemble member (seed index)")
     parser.add_argument("--out-dir", required=True, help="model directory (weights, history, checkpoints)")
+    parser.add_argument(
+        "--init-from", help="trained member directory whose matching layers start this member"
+    )
     add_config_arguments(parser)
     args = parser.parse_args(argv)
     setup_logging(args.log_level)
     config = resolve_config(args)
     try:
         params = TrainParams.from_config(config["training"], args.method)
-        train_member(params, args.manifest, args.fold, args.member, args.out_dir)
+        train_member(params, args.manifest, args.fold, args.member, args.out_dir, args.init_from)
     except (DatasetError, ValueError) as exc:
         sys.exit(f"train fold {args.fold} member {args.member}: {exc}")
     return 0

@@ -168,10 +168,36 @@ def channel_loss(output: dict, labels, r, n_bins: int):
     return z_loss + keras.losses.categorical_crossentropy(r_targets, output["r_probs"])
 
 
+def initialise_from(model, member_dir: str) -> None:
+    """Copy every layer of the member in ``member_dir`` that ``model`` has (same name and
+    shapes) into ``model``; the rest (e.g. a different output module) keeps its init."""
+    from .predict import load_member
+
+    source, _ = load_member(member_dir)
+    names = {layer.name for layer in model.layers}
+    copied = []
+    for layer in source.layers:
+        if layer.weights and layer.name in names:
+            target = model.get_layer(layer.name)
+            if [w.shape for w in target.weights] == [w.shape for w in layer.weights]:
+                target.set_weights(layer.get_weights())
+                copied.append(layer.name)
+    if not copied:
+        raise ValueError(f"{member_dir}: no layer matches the network being trained")
+    log.info("initialised %d layers from %s", len(copied), member_dir)
+
+
 def train_member(
-    params: TrainParams, manifest_path: str, fold: int, member: int, out_dir: str
+    params: TrainParams,
+    manifest_path: str,
+    fold: int,
+    member: int,
+    out_dir: str,
+    init_from: str | None = None,
 ) -> pd.DataFrame:
-    """Train (or resume) one member; write ``weights.weights.h5`` and ``history.csv``."""
+    """Train (or resume) one member; write ``weights.weights.h5`` and ``history.csv``.
+    ``init_from``: a trained member whose same-named layers start this one (a fresh
+    start only; a resumed run continues from its checkpoint)."""
     import keras
     import tensorflow as tf
 
@@ -217,6 +243,8 @@ def train_member(
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         log.info("resumed from %s at step %d", manager.latest_checkpoint, int(step_var))
+    elif init_from:
+        initialise_from(model, init_from)
     start = int(step_var)
     # the history travels with the checkpoint: Snakemake deletes an interrupted job's
     # declared outputs (history.csv) before rerunning it, not the checkpoints directory
