@@ -1,7 +1,8 @@
 """The photo-z methods the pipeline trains and compares (config ``methods``).
 
 * ``baseline``: the P19 classifier (one 180-bin softmax), trained on all data;
-* ``step1``: L22 step 1, the same network with the multi-channel output module;
+* ``step1``: L22 step 1, the same network with the multi-channel output module, from
+  scratch or from the trained baseline member (config ``lin2022.step1_init``);
 * ``step2``: step 1's redshift heads fine-tuned on the near-balanced subset;
 * ``step3``: new heads on the extended range, shifted and softened labels; ``step3a``
   (hard shifted labels) and ``step3b`` (soft unshifted labels) are L22's variants;
