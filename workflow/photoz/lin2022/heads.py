@@ -45,6 +45,7 @@ from ..models.train import (
     HISTORY_COLUMNS,
     TrainParams,
     configure_tensorflow,
+    copy_layer_weights,
     member_seed,
     read_history,
     save_checkpoint,
@@ -105,14 +106,6 @@ def member_subset(galaxies: pd.DataFrame, params: HeadParams, train: TrainParams
         train.z_max,
     )
     return galaxies.iloc[rows].reset_index(drop=True), rbin[rows], cap
-
-
-def copy_weights(source, target, skip_prefix: str | None = None) -> None:
-    """Copy every weighted layer of ``source`` into the same-named layer of ``target``,
-    except the layers whose names start with ``skip_prefix``."""
-    for layer in source.layers:
-        if layer.weights and not (skip_prefix and layer.name.startswith(skip_prefix)):
-            target.get_layer(layer.name).set_weights(layer.get_weights())
 
 
 def _images(examples: dict, rows: np.ndarray, transforms: np.ndarray, pixel_transform: str):
@@ -221,7 +214,15 @@ def train_heads(
 
     keras.utils.set_random_seed(seed)
     model = build_network(params.network, n_bins, "channels")
-    copy_weights(step1, model, skip_prefix="zhead" if spec.extended else None)
+    skip = "zhead" if spec.extended else None
+    copied = copy_layer_weights(step1, model, skip_prefix=skip)
+    expected = [
+        layer.name for layer in step1.layers if layer.weights and not (skip and layer.name.startswith(skip))
+    ]
+    if copied != expected:
+        raise ValueError(
+            f"{step1_dir}: layers {sorted(set(expected) - set(copied))} do not fit {method_name}"
+        )
     head_layers = {f"zhead{m}": model.get_layer(f"zhead{m}") for m in range(N_CHANNELS)}
     head_layers["rhead"] = model.get_layer("rhead")
     features_in = keras.Input((model.get_layer("fc2").output.shape[-1],), name="features")

@@ -168,20 +168,32 @@ def channel_loss(output: dict, labels, r, n_bins: int):
     return z_loss + keras.losses.categorical_crossentropy(r_targets, output["r_probs"])
 
 
+def copy_layer_weights(source, target, skip_prefix: str | None = None) -> list[str]:
+    """Copy each weighted layer of ``source`` into ``target``'s layer of the same name
+    and weight shapes (layers named ``skip_prefix``... excepted); return the names copied."""
+    names = {layer.name for layer in target.layers}
+    copied = []
+    for layer in source.layers:
+        if (
+            not layer.weights
+            or layer.name not in names
+            or (skip_prefix and layer.name.startswith(skip_prefix))
+        ):
+            continue
+        into = target.get_layer(layer.name)
+        if [w.shape for w in into.weights] == [w.shape for w in layer.weights]:
+            into.set_weights(layer.get_weights())
+            copied.append(layer.name)
+    return copied
+
+
 def initialise_from(model, member_dir: str) -> None:
-    """Copy every layer of the member in ``member_dir`` that ``model`` has (same name and
-    shapes) into ``model``; the rest (e.g. a different output module) keeps its init."""
+    """Start ``model`` from the member in ``member_dir``: every layer both have (same name
+    and shapes); the rest (e.g. a different output module) keeps its initialisation."""
     from .predict import load_member
 
     source, _ = load_member(member_dir)
-    names = {layer.name for layer in model.layers}
-    copied = []
-    for layer in source.layers:
-        if layer.weights and layer.name in names:
-            target = model.get_layer(layer.name)
-            if [w.shape for w in target.weights] == [w.shape for w in layer.weights]:
-                target.set_weights(layer.get_weights())
-                copied.append(layer.name)
+    copied = copy_layer_weights(source, model)
     if not copied:
         raise ValueError(f"{member_dir}: no layer matches the network being trained")
     log.info("initialised %d layers from %s", len(copied), member_dir)
