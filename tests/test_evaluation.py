@@ -16,7 +16,8 @@ from photoz.evaluation.report import FIGURES, run_report
 from photoz.evaluation.samples import in_stripe82, load_methods
 from photoz.evaluation.stage import read_metrics, run_evaluate
 from photoz.io import write_parquet
-from photoz.metrics.pdf import bin_midpoints
+from photoz.metrics.diagnostics import tv_distance
+from photoz.metrics.pdf import bin_midpoints, pdf_mode
 from photoz.metrics.point import bias, sigma_mad
 from photoz.models.ensemble import summarise, write_photoz
 
@@ -128,6 +129,13 @@ def test_metrics_files_hold_the_numbers_of_every_method(evaluated):
     assert base.loc["widest 10% removed", "n"] == pytest.approx(270, abs=2)
     assert base.loc["full", "crps"] > 0 and 0 < base.loc["full", "pit_ks"] < 0.2
     assert "widest 20% removed" not in set(methods["catalog"]["subsets"]["subset"])
+    # the PDF mode's TV distance, recomputed; none for the catalog column (no PDFs)
+    pdfs = np.stack(tables["baseline"]["pdf"].to_numpy())
+    mode_tv = tv_distance(pdf_mode(pdfs, Z_MAX), tables["baseline"]["z_spec"], z_max=Z_MAX, n_boot=20)
+    assert methods["baseline"]["tv_distance_pdf_mode"] == pytest.approx(mode_tv[0])
+    assert methods["catalog"]["tv_distance_pdf_mode"] is None or np.isnan(
+        methods["catalog"]["tv_distance_pdf_mode"]
+    )
     assert np.isnan(methods["catalog"]["subsets"].iloc[0]["crps"])
     smad = {m: methods[m]["subsets"].iloc[0]["sigma_mad"] for m in methods}
     assert smad["baseline"] < smad["knn"] < smad["catalog"]

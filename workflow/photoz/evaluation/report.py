@@ -133,7 +133,8 @@ def _table_html(table: pd.DataFrame, percent: tuple[str, ...] = ("outlier_fracti
 
 
 def comparison_table(metrics: dict) -> pd.DataFrame:
-    """One row per method: full-sample metrics, slope above 0.15 and TV distances."""
+    """One row per method: full-sample metrics, slope above 0.15 and TV distances (of
+    z_phot, of its no-collapse reference, of the PDF mode)."""
     rows = []
     for name, res in metrics["methods"].items():
         full = res["subsets"].iloc[0].drop("subset").to_dict()
@@ -145,6 +146,7 @@ def comparison_table(metrics: dict) -> pd.DataFrame:
                 "tv_distance": res["tv_distance"],
                 "tv_distance_error": res["tv_distance_error"],
                 "tv_reference": res["tv_reference"],
+                "tv_distance_pdf_mode": res["tv_distance_pdf_mode"],
             }
         )
     return pd.DataFrame(rows)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import diagnostics as dg
+from ..metrics.pdf import pdf_mode
 from ..metrics.point import bias, outlier_fraction, sigma_mad
 
 SUMMARY_COLUMNS = ["n", "bias", "sigma_mad", "outlier_fraction", "crps", "pit_ks", "width68"]
@@ -72,7 +73,8 @@ def subset_table(table: pd.DataFrame) -> pd.DataFrame:
 
 def diagnostics(table: pd.DataFrame, cfg: dict) -> dict:
     """Bias diagnostics: binned residuals, slope above 0.15, TV distance and its no-
-    collapse reference, sigma_MAD vs r and SNR, tomographic mean-redshift offsets.
+    collapse reference, the TV distance of the PDF mode (methods with PDFs), sigma_MAD
+    vs r and SNR, tomographic mean-redshift offsets.
 
     ``cfg`` is the ``evaluate`` config section (n_bootstrap, seed, snr_edges,
     tomographic_edges) plus ``z_max``.
@@ -85,6 +87,13 @@ def diagnostics(table: pd.DataFrame, cfg: dict) -> dict:
     slope, slope_err = dg.residual_slope(vs_zspec)
     tv, tv_err = dg.tv_distance(zp, zs, z_max=z_max, n_boot=n_boot, seed=seed)
     tv_ref, tv_ref_err = dg.tv_reference(zp, zs, z_max=z_max, n_boot=n_boot, seed=seed)
+    # TV of the PDF mode, L22's estimator, for every method with PDFs: the baseline's
+    # z_phot is P19's PDF mean, which collapses less, so compare the steps with this
+    tv_mode, tv_mode_err = np.nan, np.nan
+    if has_pdfs(table):
+        z_lo, z_hi = table.attrs.get("pdf_range", (0.0, z_max))
+        z_mode = pdf_mode(np.stack(table["pdf"].to_numpy()), z_hi, z_lo)
+        tv_mode, tv_mode_err = dg.tv_distance(z_mode, zs, z_max=z_max, n_boot=n_boot, seed=seed)
     snr_edges = np.array(cfg["snr_edges"], dtype=np.float64)
     return {
         "slope_above_0.15": slope,
@@ -93,6 +102,8 @@ def diagnostics(table: pd.DataFrame, cfg: dict) -> dict:
         "tv_distance_error": tv_err,
         "tv_reference": tv_ref,
         "tv_reference_error": tv_ref_err,
+        "tv_distance_pdf_mode": tv_mode,
+        "tv_distance_pdf_mode_error": tv_mode_err,
         "residual_vs_zspec": vs_zspec,
         "residual_vs_zphot": vs_zphot,
         "sigma_mad_vs_r": dg.sigma_mad_in_bins(table["r"], dg.R_MAG_EDGES, zp, zs, n_boot, seed),
