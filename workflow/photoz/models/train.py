@@ -170,7 +170,8 @@ def channel_loss(output: dict, labels, r, n_bins: int):
 
 def copy_layer_weights(source, target, skip_prefix: str | None = None) -> list[str]:
     """Copy each weighted layer of ``source`` into ``target``'s layer of the same name
-    and weight shapes (layers named ``skip_prefix``... excepted); return the names copied."""
+    and weight shapes, except layers whose names start with ``skip_prefix``; return the
+    names copied."""
     names = {layer.name for layer in target.layers}
     copied = []
     for layer in source.layers:
