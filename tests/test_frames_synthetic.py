@@ -44,8 +44,9 @@ def test_isolated_galaxy_flux_and_centroid(small_survey, region):
         image, _ = renderer.render_image(key, noise=False)
         run = geo.run_by_number(key.run)
         x0, y0 = geo.frame_wcs(run, key.camcol, key.field, band).all_world2pix(row["ra"], row["dec"], 0)
-        true = (row[f"sim_flux_bulge_{band}"] + row[f"sim_flux_disk_{band}"]) * 10 ** (
-            -0.4 * EXTINCTION_COEFF[band] * row["e_bv_sfd"]
+        zero_point = geo.conditions(key.run, key.camcol, key.field, band).zero_point_mag
+        true = sum(row[f"sim_flux_{c}_{band}"] for c in ("bulge", "disk", "knots")) * 10 ** (
+            -0.4 * (EXTINCTION_COEFF[band] * row["sim_ebv_true"] + zero_point)
         )
         yy, xx = np.indices(image.shape)
         inside = np.hypot(xx - x0, yy - y0) < 60

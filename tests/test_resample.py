@@ -156,8 +156,8 @@ def test_flux_of_an_isolated_galaxy_is_conserved(tmp_path):
     from conftest import small_config
 
     from photoz.catalog.query import run_query_catalog
-    from photoz.constants import EXTINCTION_COEFF
     from photoz.io import read_parquet_metadata
+    from photoz.synthetic.galaxies import frame_flux
     from photoz.synthetic.render import FrameKey, FrameRenderer
     from photoz.synthetic.survey import geometry_from_description
 
@@ -175,9 +175,8 @@ def test_flux_of_an_isolated_galaxy_is_conserved(tmp_path):
         image, _ = renderer.render_image(key, noise=False)
         wcs = geo.frame_wcs(geo.run_by_number(key.run), key.camcol, key.field, "r")
         values, weights = resample_frame(image, wcs, [row["ra"]], [row["dec"]], backsig=1.0)
-        true = (row["sim_flux_bulge_r"] + row["sim_flux_disk_r"]) * 10 ** (
-            -0.4 * EXTINCTION_COEFF["r"] * row["e_bv_sfd"]
-        )
+        zero_point = geo.conditions(key.run, key.camcol, key.field, "r").zero_point_mag
+        true = frame_flux(pd.DataFrame([row]), "r", zero_point)[0]
         if not (weights[0] > 0).all():
             continue  # cutout crosses the frame edge: not a whole galaxy on this frame
         assert values[0].sum() == pytest.approx(true, rel=0.005)

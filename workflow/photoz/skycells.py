@@ -41,3 +41,9 @@ def cells_covering(
         for col in range(int(np.floor(ra_min * scale)), int(np.floor(ra_max * scale)) + 1):
             out.append((row, col))
     return out
+
+
+def unit_vectors(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+    """Unit vectors (..., 3) of sky positions in degrees (for chord distances)."""
+    a, d = np.radians(ra), np.radians(dec)
+    return np.stack([np.cos(d) * np.cos(a), np.cos(d) * np.sin(a), np.sin(d)], axis=-1)

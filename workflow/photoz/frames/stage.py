@@ -86,6 +86,7 @@ def run_fetch_frames(
             catalog,
             int(meta["seed"]),
             float(meta["selection"]["r_mag_limit"]),
+            calibration_file=meta["synthetic"]["config"].get("calibration_file"),
         )
         return fetch_partition(index, shared, manifest_path, renderer=renderer, workers=threads)
     return fetch_partition(

@@ -24,12 +24,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from astropy.io import fits
+from astropy.wcs import WCS
 from tqdm import tqdm
 
 from ..constants import BANDS
 from ..frames.reader import background_rms, read_frame
 from ..io import atomic_path
-from .lanczos import CUTOUT_SIZE, combine, resample_frame
+from .lanczos import CUTOUT_SIZE, combine, frame_covers, resample_frame
 
 log = logging.getLogger(__name__)
 CUBE_LEN = len(BANDS) * CUTOUT_SIZE * CUTOUT_SIZE
@@ -68,12 +70,17 @@ def _swarp_band(frames: pd.DataFrame, positions: pd.DataFrame, method: str, thre
     from .swarp import decompress, swarp_cutout
 
     raw = {p: decompress(p, scratch) for p in sorted(frames["path"].unique())}
+    headers = {p: fits.getheader(r) for p, r in raw.items()}
 
     def one(objid):
-        paths = [raw[p] for p in frames.loc[frames["objid"] == objid, "path"]]
+        paths = list(frames.loc[frames["objid"] == objid, "path"])
         pos = positions.loc[objid]
-        v, w = swarp_cutout(paths, float(pos["ra"]), float(pos["dec"]), method)
-        return objid, v, w, len(paths)
+        ra, dec = float(pos["ra"]), float(pos["dec"])
+        v, w = swarp_cutout([raw[p] for p in paths], ra, dec, method)
+        # Frames counted as the Lanczos backend counts them: those giving valid pixels
+        # (the index also lists frames that reach only the kernel's apron).
+        n = sum(frame_covers(WCS(h), (h["NAXIS2"], h["NAXIS1"]), ra, dec) for h in map(headers.get, paths))
+        return objid, v, w, n
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
         results = list(pool.map(one, sorted(frames["objid"].unique())))

@@ -113,6 +113,19 @@ def map_approx(wcs, ra0: np.ndarray, dec0: np.ndarray, size: int = CUTOUT_SIZE, 
     return np.einsum("ijk,nk->nij", basis, cx), np.einsum("ijk,nk->nij", basis, cy)
 
 
+def window_inside(ix: np.ndarray, iy: np.ndarray, nx: int, ny: int) -> np.ndarray:
+    """Whether the 6x6 Lanczos-3 window at integer 1-based positions lies in the frame
+    (SWarp's rule: an output pixel takes a frame only where its whole kernel does)."""
+    return (ix - 3 >= 0) & (ix + 3 <= nx) & (iy - 3 >= 0) & (iy + 3 <= ny)
+
+
+def frame_covers(wcs, shape: tuple[int, int], ra0: float, dec0: float) -> bool:
+    """Whether a frame gives any valid pixel to the cutout centred at (ra0, dec0)."""
+    x, y = map_exact(wcs, *output_sky(np.atleast_1d(ra0), np.atleast_1d(dec0)))
+    ny, nx = shape
+    return bool(window_inside(np.trunc(x).astype(np.int64), np.trunc(y).astype(np.int64), nx, ny).any())
+
+
 def interpolate(
     image: np.ndarray, x: np.ndarray, y: np.ndarray, chunk: int = 2
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -131,7 +144,7 @@ def interpolate(
         sl = slice(start, start + chunk)
         ix = np.trunc(x[sl]).astype(np.int64)
         iy = np.trunc(y[sl]).astype(np.int64)
-        ok = (ix - 3 >= 0) & (ix + 3 <= nx) & (iy - 3 >= 0) & (iy + 3 <= ny)
+        ok = window_inside(ix, iy, nx, ny)
         kx = lanczos3_weights(x[sl] - ix)
         ky = lanczos3_weights(y[sl] - iy)
         origin = np.where(ok, (iy - 3) * nx + (ix - 3), 0)

@@ -53,6 +53,9 @@ NMGY_PER_COUNT = np.array([0.0118724, 0.00446688, 0.00546689, 0.0065592, 0.03856
 SKY_MAG = np.array([22.1, 21.9, 20.85, 20.2, 18.95])
 #: Median PSF FWHM in r (arcsec) and the band scaling of seeing.
 SEEING_R = 1.35
+#: Photometric zero-point errors per run and camcol (SDSS ubercal, Padmanabhan et al.
+#: 2008: ~2% in u, ~1% in griz).
+ZP_ERROR_MAG = np.array([0.02, 0.01, 0.01, 0.01, 0.01])
 _SEEING_BAND = np.array([1.12, 1.05, 1.0, 0.96, 0.95])
 
 
@@ -146,6 +149,9 @@ class FrameConditions:
     gain: float  # e- per DN
     dark_variance: float  # DN^2
     nmgy_per_count: float
+    #: Photometric calibration error of the frame (mag): it reports fluxes times
+    #: 10**(-0.4 * zero_point_mag), for the catalog and the pixels alike.
+    zero_point_mag: float = 0.0
 
 
 @dataclass
@@ -309,12 +315,14 @@ class SurveyGeometry:
         drift = 1.0 + 0.08 * np.sin(2.0 * np.pi * field_ / 23.0 + phase)
         fwhm = seeing_run * drift * (1.0 + 0.03 * frame_rng.standard_normal())
         sky_mag = SKY_MAG[b] + sky_run + 0.03 * frame_rng.standard_normal()
+        zero_points = np.random.default_rng([self.seed, 31, run, camcol]).standard_normal(5) * ZP_ERROR_MAG
         return FrameConditions(
             psf_fwhm=float(fwhm * _SEEING_BAND[b]),
             sky=float(10.0 ** (-0.4 * (sky_mag - 22.5))),
             gain=float(GAIN[camcol - 1, b]),
             dark_variance=float(DARK_VARIANCE[camcol - 1, b]),
             nmgy_per_count=float(NMGY_PER_COUNT[b] * (1.0 + 0.02 * frame_rng.standard_normal())),
+            zero_point_mag=float(zero_points[b]),
         )
 
 

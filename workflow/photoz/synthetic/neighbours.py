@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..constants import BANDS
 from ..skycells import cell_bounds
+from .calibration import template_population
 from .extinction import ebv_map
 from .galaxies import draw_galaxies, petrosian_flux
 from .luminosity import sample_zm, zm_grid
@@ -33,7 +34,9 @@ def _faint_grid():
 
 
 @lru_cache(maxsize=4096)
-def cell_sources(seed: int, row: int, col: int, target_limit_r: float) -> pd.DataFrame:
+def cell_sources(
+    seed: int, row: int, col: int, target_limit_r: float, calibration_file: str | None = None
+) -> pd.DataFrame:
     """Faint galaxies (target_limit_r < r <= 22) and stars (14 < r <= 22) of one cell.
 
     Columns: ra, dec, kind ('galaxy'/'star'), e_bv, the ``sim_*`` morphology and
@@ -51,7 +54,7 @@ def cell_sources(seed: int, row: int, col: int, target_limit_r: float) -> pd.Dat
 
     n_gal = rng.poisson(grid.counts_per_sr.sum() * area_sr)
     z, m_abs = sample_zm(rng, grid, n_gal)
-    gal = draw_galaxies(rng, z, m_abs)
+    gal = draw_galaxies(rng, z, m_abs, template_population(calibration_file))
     r_mag = 22.5 - 2.5 * np.log10(np.maximum(petrosian_flux(gal, "r"), 1e-30))
     keep = (r_mag > target_limit_r) & (r_mag <= FAINT_LIMIT_R)
     gal = gal[keep].reset_index(drop=True)

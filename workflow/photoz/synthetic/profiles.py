@@ -1,8 +1,10 @@
 """Surface-brightness profiles and the PSF used to render synthetic frames.
 
-Profiles are SDSS photo's truncated models: de Vaucouleurs truncated beyond 7 r_e and
-going smoothly to zero at 8 r_e; exponential truncated beyond 3 r_e, zero at 4 r_e.
-Truncation gives every component a finite, exactly known total flux. The PSF is a
+Profiles follow SDSS photo's truncated models: bulges are Sersic profiles (index n,
+de Vaucouleurs for n = 4) truncated beyond 7 r_e and going smoothly to zero at 8 r_e;
+disks are exponential, truncated beyond 3 r_e, zero at 4 r_e. Truncation gives every
+component a finite, exactly known total flux. Star-forming knots are unresolved
+sources placed on the disk. The PSF is a
 Moffat profile (beta = 3.5), truncated at 3 FWHM (99.6% of its light) and normalised.
 """
 
@@ -13,8 +15,6 @@ from functools import lru_cache
 import numpy as np
 from scipy.signal import fftconvolve
 
-DEV_B = 7.66925
-EXP_B = 1.67835
 PSF_BETA = 3.5
 PSF_RADIUS_FWHM = 3.0
 #: Pixels within which profile cores are softened (sub-pixel, invisible after the PSF).
@@ -30,12 +30,16 @@ def _taper(r: np.ndarray, r1: float, r2: float) -> np.ndarray:
     return (1.0 - t * t) ** 2
 
 
-def component_profile(r_over_re: np.ndarray, kind: str) -> np.ndarray:
-    """Unnormalised surface brightness of a 'bulge' (n=4) or 'disk' (n=1) at r/r_e."""
-    if kind == "bulge":
-        core = np.exp(-DEV_B * (np.power(r_over_re, 0.25) - 1.0))
-    else:
-        core = np.exp(-EXP_B * (r_over_re - 1.0))
+def sersic_b(n: float) -> float:
+    """b_n with half the light inside r_e (Ciotti & Bertin 1999's expansion, < 1e-4 for n >= 0.5)."""
+    return 2.0 * n - 1.0 / 3.0 + 4.0 / (405.0 * n) + 46.0 / (25515.0 * n**2)
+
+
+def component_profile(r_over_re: np.ndarray, kind: str, sersic_n: float = 4.0) -> np.ndarray:
+    """Unnormalised surface brightness of a 'bulge' (Sersic ``sersic_n``) or 'disk'
+    (exponential) at r/r_e, truncated."""
+    n = sersic_n if kind == "bulge" else 1.0
+    core = np.exp(-sersic_b(n) * (np.power(r_over_re, 1.0 / n) - 1.0))
     r1, r2 = TRUNCATION[kind]
     return core * _taper(r_over_re, r1, r2)
 
@@ -93,15 +97,17 @@ def render_star(x0: float, y0: float, flux: float, psf_fwhm_px: float) -> tuple[
 def render_galaxy(
     x0: float,
     y0: float,
-    components: list[tuple[str, float, float, float, float]],
+    components: list[tuple[str, float, float, float, float, float]],
     psf_fwhm_px: float,
     pixel_to_sky: np.ndarray,
+    knots: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     max_half: int = 400,
 ) -> tuple[np.ndarray, int, int]:
     """Pixel-integrated, PSF-convolved galaxy centred at (x0, y0) (0-based pixels).
 
     ``components``: (kind 'bulge' or 'disk', flux, r_e in pixels, axis ratio, position
-    angle in degrees east of north). ``pixel_to_sky`` maps pixel offsets to
+    angle in degrees east of north, Sersic index). ``knots``: (east, north) offsets in
+    pixels and fluxes of unresolved knots. ``pixel_to_sky`` maps pixel offsets to
     tangent-plane (east, north) offsets in pixel units; it carries the frame's rotation
     and parity. Each component is normalised on the sub-pixel grid, so the stamp sums to
     the total flux (up to truncation at ``max_half`` pixels for giant galaxies).
@@ -110,7 +116,7 @@ def render_galaxy(
     # full convolution, so compact galaxies cost a small grid.
     # Components far smaller than a pixel are unresolved: give them a minimum size so
     # their truncated profile still reaches beyond the softened core.
-    components = [(k, f, max(re, MIN_RE_PX), q, pa) for k, f, re, q, pa in components]
+    components = [(k, f, max(re, MIN_RE_PX), q, pa, n) for k, f, re, q, pa, n in components]
     reach = max(TRUNCATION[c[0]][1] * c[2] for c in components)
     half = int(min(np.ceil(reach) + 1, max_half))
     s = min(oversampling(c[2]) for c in components)
@@ -120,7 +126,7 @@ def render_galaxy(
     east = pixel_to_sky[0, 0] * dx + pixel_to_sky[0, 1] * dy
     north = pixel_to_sky[1, 0] * dx + pixel_to_sky[1, 1] * dy
     model = np.zeros((dy.size, dx.size))
-    for kind, flux, re_px, q, pa in components:
+    for kind, flux, re_px, q, pa, sersic_n in components:
         if flux <= 0:
             continue
         sin_pa, cos_pa = np.sin(np.radians(pa)), np.cos(np.radians(pa))
@@ -129,8 +135,27 @@ def render_galaxy(
         # Cores are softened within CORE_SOFTENING_PX (far inside the PSF) so that
         # sampling the de Vaucouleurs cusp does not bias the centroid (< 0.002 px).
         r = np.sqrt(u**2 + (v / q) ** 2 + CORE_SOFTENING_PX**2)
-        prof = component_profile(r / re_px, kind)
+        prof = component_profile(r / re_px, kind, sersic_n)
         model += flux * prof / prof.sum()
+    if knots is not None and len(knots[2]):
+        # Each knot's light goes to the 4 nearest sub-pixels (bilinear): flux and centroid exact.
+        east, north, flux = knots
+        dxy = np.linalg.solve(pixel_to_sky, np.vstack([east, north]))
+        col = (dxy[0] - dx[0, 0]) * s
+        row = (dxy[1] - dy[0, 0]) * s
+        c0, r0 = np.floor(col).astype(int), np.floor(row).astype(int)
+        tc, tr = col - c0, row - r0
+        for dc, dr, w in (
+            (0, 0, (1 - tc) * (1 - tr)),
+            (1, 0, tc * (1 - tr)),
+            (0, 1, (1 - tc) * tr),
+            (1, 1, tc * tr),
+        ):
+            np.add.at(
+                model,
+                (np.clip(r0 + dr, 0, model.shape[0] - 1), np.clip(c0 + dc, 0, model.shape[1] - 1)),
+                flux * w,
+            )
     # The pixel-integrated profile convolved with the pixel-integrated PSF: flux and
     # centroid are exact (the kernel is normalised and symmetric), and the FFTs run at
     # pixel rather than sub-pixel resolution.

@@ -27,8 +27,9 @@ from scipy.ndimage import map_coordinates
 
 from ..constants import BANDS, EXTINCTION_COEFF
 from ..io import atomic_path
-from ..skycells import cells_covering
+from ..skycells import cells_covering, unit_vectors
 from .footprint import NODE_DEG, SurveyGeometry
+from .galaxies import knot_layout
 from .neighbours import CELL_DEG, cell_sources
 from .profiles import render_galaxy, render_star
 
@@ -55,11 +56,6 @@ def floatcompress(image: np.ndarray, bits: int = 10) -> np.ndarray:
     return v.view(np.float32)
 
 
-def _unit(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
-    a, d = np.radians(ra), np.radians(dec)
-    return np.stack([np.cos(d) * np.cos(a), np.cos(d) * np.sin(a), np.sin(d)], axis=-1)
-
-
 class FrameRenderer:
     """Renders frames of a synthetic survey from its geometry and target catalog."""
 
@@ -70,30 +66,34 @@ class FrameRenderer:
         seed: int,
         r_limit: float = 17.8,
         neighbours: bool = True,
+        calibration_file: str | None = None,
     ):
-        """``neighbours=False`` renders the targets alone (isolated sources for tests)."""
+        """``neighbours=False`` renders the targets alone (isolated sources for tests);
+        ``calibration_file`` is the survey's (it shapes the faint field galaxies)."""
+        from .calibration import template_population
         from .neighbours import _faint_grid
-        from .sed import _tables
 
-        _tables(), _faint_grid()  # build once, before any worker process is forked
+        # Build once, before any worker process is forked.
+        template_population(calibration_file), _faint_grid()
+        self.calibration_file = calibration_file
         self.geometry = geometry
         self.with_neighbours = neighbours
         self.targets = targets.reset_index(drop=True)
         self.seed = seed
         self.r_limit = r_limit
-        self._target_xyz = _unit(self.targets["ra"].to_numpy(), self.targets["dec"].to_numpy())
+        self._target_xyz = unit_vectors(self.targets["ra"].to_numpy(), self.targets["dec"].to_numpy())
 
     # -- sources -------------------------------------------------------------------
     def _targets_near(self, ra: float, dec: float, radius_deg: float) -> pd.DataFrame:
         cos_r = np.cos(np.radians(radius_deg))
-        near = self._target_xyz @ _unit(np.array(ra), np.array(dec)) >= cos_r
+        near = self._target_xyz @ unit_vectors(np.array(ra), np.array(dec)) >= cos_r
         return self.targets[near]
 
     def _neighbours(self, corners_ra: np.ndarray, corners_dec: np.ndarray) -> pd.DataFrame:
         cells = cells_covering(
             corners_ra.min(), corners_ra.max(), corners_dec.min(), corners_dec.max(), CELL_DEG
         )
-        parts = [cell_sources(self.seed, row, col, self.r_limit) for row, col in cells]
+        parts = [cell_sources(self.seed, row, col, self.r_limit, self.calibration_file) for row, col in cells]
         parts = [p for p in parts if len(p)]
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
@@ -129,7 +129,8 @@ class FrameRenderer:
         centre_ra, centre_dec = hdr_wcs["CRVAL1"], hdr_wcs["CRVAL2"]
         radius = 0.5 * np.hypot(width, height) * scale_deg + 60.0 / 3600.0
         near = self._targets_near(centre_ra, centre_dec, radius)
-        galaxies = [(near, near["e_bv_sfd"].to_numpy() if len(near) else np.array([]))]
+        # Frames are dimmed by the true reddening, not by the catalog's estimate of it.
+        galaxies = [(near, near["sim_ebv_true"].to_numpy() if len(near) else np.array([]))]
         neigh = self._neighbours(c_ra, c_dec) if self.with_neighbours else pd.DataFrame()
         if len(neigh):
             is_gal = (neigh["kind"] == "galaxy").to_numpy()
@@ -151,17 +152,25 @@ class FrameRenderer:
             rd = table["sim_r_disk_arcsec"].to_numpy() / scale_arcsec
             fb = table[f"sim_flux_bulge_{band}"].to_numpy() * atten
             fd = table[f"sim_flux_disk_{band}"].to_numpy() * atten
+            fk = table[f"sim_flux_knots_{band}"].to_numpy() * atten
             qb, qd = table["sim_q_bulge"].to_numpy(), table["sim_q_disk"].to_numpy()
-            pa = table["sim_pa_deg"].to_numpy()
+            pa, nb = table["sim_pa_deg"].to_numpy(), table["sim_n_bulge"].to_numpy()
+            n_knots, knot_seed = table["sim_n_knots"].to_numpy(), table["sim_knot_seed"].to_numpy()
             reach = 8.0 * np.maximum(rb, rd / 2.0) + 5 * fwhm_px
             for k in range(len(table)):
                 if not (-reach[k] < gx[k] < width + reach[k] and -reach[k] < gy[k] < height + reach[k]):
                     continue
-                comps = [("bulge", fb[k], rb[k], qb[k], pa[k]), ("disk", fd[k], rd[k], qd[k], pa[k])]
-                add(*render_galaxy(gx[k], gy[k], comps, fwhm_px, pixel_to_sky))
+                comps = [
+                    ("bulge", fb[k], rb[k], qb[k], pa[k], nb[k]),
+                    ("disk", fd[k], rd[k], qd[k], pa[k], 1.0),
+                ]
+                east, north, weight = knot_layout(knot_seed[k], n_knots[k], rd[k], qd[k], pa[k])
+                knots = (east, north, fk[k] * weight)
+                add(*render_galaxy(gx[k], gy[k], comps, fwhm_px, pixel_to_sky, knots))
 
         if not np.all(np.isfinite(signal)):
             raise ValueError(f"frame {key}: the source model has non-finite pixels")
+        signal *= 10.0 ** (-0.4 * cond.zero_point_mag)  # the frame's calibration error
         # Sky (DN) on the coarse grid the SDSS files carry, interpolated like the reader.
         rng = np.random.default_rng([self.seed, 23, key.run, key.camcol, key.field, BANDS.index(band)])
         nx, ny = int(np.ceil(width / SKY_GRID_STEP)), int(np.ceil(height / SKY_GRID_STEP)) + 6

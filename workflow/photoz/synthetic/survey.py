@@ -15,9 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 
 from ..constants import BANDS, EXTINCTION_COEFF, PRIMTARGET_GALAXY
-from .extinction import ebv_map
+from ..skycells import unit_vectors
+from .calibration import template_population
+from .extinction import catalog_ebv, ebv_map
 from .footprint import Region, SurveyGeometry, build_geometry, gc_to_radec
 from .galaxies import draw_galaxies, half_light_radius_r, observed_axis_ratio, petrosian_flux
 from .luminosity import sample_zm, zm_grid
@@ -34,6 +37,17 @@ MGS_TARGET_LIMIT = 17.77
 #: Rates of the other rejections of the P19 query, per spectrum.
 FLAG_RATES = {"zwarning": 0.005, "not_galaxy": 0.002, "unclean": 0.02, "inside_mask": 0.002}
 SQ_DEG_PER_SR = (180.0 / np.pi) ** 2
+#: SDSS Petrosian errors include the error of the Petrosian radius, measured in r and
+#: common to every band: real r-band errors are 1.4x the photon noise of the aperture
+#: model (medians at 14 < r < 17.8, calibration half of the kcorrect galaxies,
+#: benchmarks/bench_realism.py), while colours are not noisier. The common part, as a
+#: fraction of the r-band relative photon noise:
+PETRO_RADIUS_ERROR = float(np.sqrt(1.4**2 - 1.0))
+#: Another bright target closer than this (arcsec, the half-diagonal of a 64 x 64 cutout
+#: of 0.396" pixels) would share the target's cutout.
+CUTOUT_RADIUS_ARCSEC = 32 * 0.396 * np.sqrt(2.0)
+#: Candidates this much fainter than the limit (true r) count as bright targets there.
+BRIGHT_MARGIN_MAG = 0.3
 
 
 @dataclass(frozen=True)
@@ -51,6 +65,7 @@ class SyntheticSurveyConfig:
     r_mag_limit: float = 17.8
     z_min: float = 0.0
     z_max: float = 0.4
+    calibration_file: str | None = None  # real galaxies; None: kcorrect's SDSS test file
 
 
 def _sdss_objid(run, rerun, camcol, fld, obj_id) -> np.ndarray:
@@ -85,6 +100,9 @@ class SyntheticSurvey:
 
     def __init__(self, cfg: SyntheticSurveyConfig):
         self.cfg = cfg
+        self.population = template_population(cfg.calibration_file)
+        # Bright candidates placed so far per draw: unit vectors and exemption flags.
+        self._bright: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.grid = zm_grid(
             cfg.r_mag_limit + CANDIDATE_MARGIN_MAG, z_max=max(0.7, cfg.z_max + 0.2), k_margin=0.4
         )
@@ -99,7 +117,7 @@ class SyntheticSurvey:
         rng = np.random.default_rng([self.cfg.seed, 13])
         n = 20000
         z, m = sample_zm(rng, self.grid, n)
-        gal = draw_galaxies(rng, z, m)
+        gal = draw_galaxies(rng, z, m, self.population)
         r = -2.5 * np.log10(petrosian_flux(gal, "r")) + 22.5
         ok = (r <= self.cfg.r_mag_limit) & (z > self.cfg.z_min) & (z <= self.cfg.z_max)
         return float(self.grid.counts_per_sr.sum() * ok.mean() / SQ_DEG_PER_SR)
@@ -136,29 +154,86 @@ class SyntheticSurvey:
             }
         )
 
+    def _decluster(
+        self, rng: np.random.Generator, pos: pd.DataFrame, bright: np.ndarray, seed_tag: int
+    ) -> pd.DataFrame:
+        """Move bright candidates so that another bright target shares a cutout no more
+        often than at the model's own (unboosted) density.
+
+        With the density boosted b times, a random 1/sqrt(b) of the bright candidates
+        are exempt: they may pair with each other (at sqrt(b) times the real density,
+        so an exempt fraction 1/sqrt(b) gives the real pair rate); every other bright
+        candidate is redrawn until no bright target lies within
+        :data:`CUTOUT_RADIUS_ARCSEC` of it. Earlier batches count, so the whole survey
+        obeys it.
+        """
+        pos = pos.copy()
+        idx = np.flatnonzero(bright)
+        exempt = rng.random(idx.size) < min(1.0, 1.0 / np.sqrt(self.cfg.density_boost))
+        placed, placed_exempt = self._bright.get(seed_tag, (np.empty((0, 3)), np.empty(0, bool)))
+        chord = 2.0 * np.sin(np.radians(CUTOUT_RADIUS_ARCSEC / 3600.0) / 2.0)
+        all_exempt = np.r_[placed_exempt, exempt]
+        for _ in range(100):
+            xyz = unit_vectors(pos["ra"].to_numpy()[idx], pos["dec"].to_numpy()[idx])
+            pairs = cKDTree(np.vstack([placed, xyz])).query_pairs(chord, output_type="ndarray")
+            if len(pairs):
+                pairs = np.sort(pairs, axis=1)
+                pairs = pairs[~all_exempt[pairs].all(axis=1)]  # two exempt galaxies may pair
+            if len(pairs) == 0:
+                break
+            # Of each pair the later galaxy moves, unless it is exempt and the earlier one
+            # is free to move (earlier batches are settled).
+            earlier_movable = (pairs[:, 0] >= len(placed)) & ~all_exempt[pairs[:, 0]]
+            keep_later = all_exempt[pairs[:, 1]] & earlier_movable
+            mover = np.where(keep_later, pairs[:, 0], pairs[:, 1]) - len(placed)
+            move = np.unique(mover[mover >= 0])
+            fresh = self._positions(rng, move.size)
+            rows = idx[move]
+            for column in fresh.columns:
+                values = pos[column].to_numpy().copy()
+                values[rows] = fresh[column].to_numpy()
+                pos[column] = values
+        xyz = unit_vectors(pos["ra"].to_numpy()[idx], pos["dec"].to_numpy()[idx])
+        self._bright[seed_tag] = (np.vstack([placed, xyz]), all_exempt)
+        return pos
+
     def _observe(self, rng: np.random.Generator, gal: pd.DataFrame, pos: pd.DataFrame) -> pd.DataFrame:
         """Catalog photometry of the galaxies as measured on their primary frames."""
         n = len(gal)
         out = pos.copy()
-        ebv = ebv_map(pos["ra"].to_numpy(), pos["dec"].to_numpy(), self.cfg.seed)
+        ebv_true = ebv_map(pos["ra"].to_numpy(), pos["dec"].to_numpy(), self.cfg.seed)
+        ebv = catalog_ebv(pos["ra"].to_numpy(), pos["dec"].to_numpy(), self.cfg.seed)
         out["e_bv_sfd"] = ebv
+        out["sim_ebv_true"] = ebv_true
         frames = pos[["run", "camcol", "field"]].to_numpy()
         keys, inverse = np.unique(frames, axis=0, return_inverse=True)
         inverse = inverse.ravel()
         r50 = half_light_radius_r(gal).to_numpy()
-        for band in BANDS:
+
+        def photometry(band: str):
+            """Conditions, frame flux and photon-noise error of every galaxy in ``band``."""
             cond = [self.geometry.conditions(int(r), int(c), int(f), band) for r, c, f in keys]
-            fwhm = np.array([c.psf_fwhm for c in cond])[inverse]
-            sky = np.array([c.sky for c in cond])[inverse]
-            gain = np.array([c.gain for c in cond])[inverse]
-            dark = np.array([c.dark_variance for c in cond])[inverse]
-            nmgy = np.array([c.nmgy_per_count for c in cond])[inverse]
-            a_band = EXTINCTION_COEFF[band] * ebv
-            flux = petrosian_flux(gal, band) * 10.0 ** (-0.4 * a_band)
+            get = lambda name: np.array([getattr(c, name) for c in cond])[inverse]  # noqa: E731
+            # The frame dims the light by the true reddening and reports it through its
+            # own (slightly wrong) zero point; the catalog dereddens with its E(B-V).
+            a_true = EXTINCTION_COEFF[band] * ebv_true
+            flux = petrosian_flux(gal, band) * 10.0 ** (-0.4 * (a_true + get("zero_point_mag")))
             # Petrosian aperture: 2 Petrosian radii ~ 4 seeing-convolved half-light radii.
+            fwhm = get("psf_fwhm")
             r_ap = 4.0 * np.sqrt(r50**2 + (0.5 * fwhm) ** 2)
-            err = aperture_flux_error(flux, r_ap, sky, gain, dark, nmgy)
-            measured = flux + err * rng.standard_normal(n)
+            err = aperture_flux_error(
+                flux, r_ap, get("sky"), get("gain"), get("dark_variance"), get("nmgy_per_count")
+            )
+            return fwhm, get("sky"), flux, err
+
+        _, _, flux_r, err_r = photometry("r")
+        radius_rel_err = PETRO_RADIUS_ERROR * err_r / np.maximum(flux_r, 1e-30)
+        radius_factor = 1.0 + radius_rel_err * rng.standard_normal(n)
+        for band in BANDS:
+            fwhm, sky, flux, err = photometry(band)
+            a_band = EXTINCTION_COEFF[band] * ebv
+            measured = (flux + err * rng.standard_normal(n)) * radius_factor
+            err = np.hypot(err, radius_rel_err * flux)
             out[f"petromag_{band}"] = asinh_mag(measured, band)
             out[f"petromagerr_{band}"] = asinh_mag_err(measured, err, band)
             out[f"extinction_{band}"] = a_band
@@ -194,8 +269,10 @@ class SyntheticSurvey:
     def _batch(self, batch: int, size: int, seed_tag: int) -> pd.DataFrame:
         rng = np.random.default_rng([self.cfg.seed, seed_tag, batch])
         z, m_abs = sample_zm(rng, self.grid, size)
-        gal = draw_galaxies(rng, z, m_abs)
+        gal = draw_galaxies(rng, z, m_abs, self.population)
         pos = self._positions(rng, size)
+        true_r = 22.5 - 2.5 * np.log10(np.maximum(petrosian_flux(gal, "r"), 1e-30))
+        pos = self._decluster(rng, pos, true_r <= self.cfg.r_mag_limit + BRIGHT_MARGIN_MAG, seed_tag)
         obs = self._observe(rng, gal, pos)
         obs["z"] = z
         obs["zerr"] = 1.5e-5 * np.exp(0.3 * rng.standard_normal(size))
