@@ -15,6 +15,7 @@ import _bootstrap  # noqa: F401  (puts workflow/ on sys.path)
 from photoz.catalog.query import run_query_catalog
 from photoz.catalog.selection import CatalogError
 from photoz.cli import add_config_arguments, resolve_config, setup_logging
+from photoz.synthetic.calibration import CalibrationError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     config = resolve_config(args)
     try:
         run_query_catalog(config, args.catalog, args.rejected)
-    except CatalogError as exc:
+    except (CatalogError, CalibrationError) as exc:
         print(f"query_catalog: {exc}", file=sys.stderr)
         return 1
     return 0

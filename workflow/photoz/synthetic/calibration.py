@@ -155,8 +155,11 @@ def fit_population(galaxies: dict[str, np.ndarray], source_sha256: str = "") -> 
     absmag = -2.5 * np.log10(rest) - distance_modulus(z)
     petro = (sub["PETROFLUX"] * dered)[good]
     template = ab_to_sdss(observed_maggies_ab(coeffs, z))
+    # The templates, fitted to noisy model colours, carry that noise: Petrosian minus
+    # template scatters by both errors before any structure the templates miss.
     petro_err = 1.0857 / np.sqrt(sub["PETROFLUX_IVAR"][good]) / np.abs(sub["PETROFLUX"][good])
-    z_grid, correction, extra = _band_corrections(z, petro, template, petro_err)
+    model_err = 1.0857 / np.sqrt(sub["MODELFLUX_IVAR"][good]) / np.abs(sub["MODELFLUX"][good])
+    z_grid, correction, extra = _band_corrections(z, petro, template, np.hypot(petro_err, model_err))
     order = np.lexsort((absmag, z))  # a deterministic order, whatever the file's
     return TemplatePopulation(
         z=z[order],

@@ -61,4 +61,3 @@ def template_rest_colours() -> np.ndarray:
     eye = np.eye(sdss_kcorrect().templates.nsed)
     m = -2.5 * np.log10(observed_maggies_ab(eye, np.full(eye.shape[0], BAND_SHIFT)))
     return m[:, BANDS.index("g")] - m[:, R_INDEX]
-
