@@ -81,22 +81,13 @@ def test_high_redshift_tail(matched):
     assert 1 / 1.5 <= syn / real <= 1.5, (real, syn)
 
 
-@pytest.mark.parametrize("colour", ["g-r", "r-i", "i-z"])
+@pytest.mark.parametrize("colour", realism.COLOURS)
 def test_colour_medians_per_redshift_bin(matched, colour):
     offsets = matched.colour_offsets()
     assert (offsets[f"d_median_{colour}"].abs() <= 0.03).all(), offsets[["z_lo", f"d_median_{colour}"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="u-g medians miss by 0.04 at 0.12 < z < 0.16 and 0.10 at 0.20 < z < 0.24 (about 200 "
-    "galaxies, u errors ~0.4 mag there; seen on the calibration half too)",
-)
-def test_u_minus_g_medians_per_redshift_bin(matched):
-    assert (matched.colour_offsets()["d_median_u-g"].abs() <= 0.03).all()
-
-
-@pytest.mark.parametrize("colour", ["u-g", "g-r"])
+@pytest.mark.parametrize("colour", ["g-r", "r-i", "i-z"])
 def test_colour_widths_per_redshift_bin(matched, colour):
     ratio = matched.colour_offsets()[f"width_ratio_{colour}"]
     assert ((ratio >= 0.75) & (ratio <= 1.25)).all(), ratio.to_list()
@@ -104,28 +95,22 @@ def test_colour_widths_per_redshift_bin(matched, colour):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="r-i and i-z are up to 1.37x and 1.39x too wide at z > 0.12 (per-band colour scatter "
-    "beyond the templates overestimated; a colour-space deficit estimate widened g-r instead)",
+    reason="u-g is 1.29x too wide at 0.20 < z < 0.24 (205 galaxies, u errors ~0.4 mag: the per-band "
+    "u scatter beyond the templates is a noisy estimate there)",
 )
-@pytest.mark.parametrize("colour", ["r-i", "i-z"])
-def test_red_colour_widths_per_redshift_bin(matched, colour):
-    ratio = matched.colour_offsets()[f"width_ratio_{colour}"]
+def test_u_minus_g_widths_per_redshift_bin(matched):
+    ratio = matched.colour_offsets()["width_ratio_u-g"]
     assert ((ratio >= 0.75) & (ratio <= 1.25)).all()
 
 
-@pytest.mark.xfail(strict=True, reason="AUC 0.655 at the same (r, z) (target 0.65; from 0.98)")
 def test_classifier_two_sample_auc(matched):
     assert matched.auc <= 0.65
-
-
-def test_classifier_auc_far_below_the_old_sky(matched):
-    assert matched.auc <= 0.70
 
 
 @pytest.mark.xfail(
     strict=True,
     reason="as drawn, the synthetic MGS holds the faint low-z galaxies the 2MASS-matched kcorrect "
-    "file lacks: AUC 0.75, kNN sigma_MAD 1.19x",
+    "file lacks: AUC 0.73, kNN sigma_MAD 1.21x",
 )
 def test_as_drawn_comparison(as_drawn):
     real, syn = as_drawn.stats["knn_sigma_mad"]

@@ -28,12 +28,15 @@ def bias(z_phot: np.ndarray, z_spec: np.ndarray) -> float:
     return float(dz.mean()) if dz.size else float("nan")
 
 
+def robust_std(x: np.ndarray) -> float:
+    """1.4826 x median absolute deviation from the median (NaN for an empty sample)."""
+    x = np.asarray(x, dtype=float)
+    return float(MAD_TO_SIGMA * np.median(np.abs(x - np.median(x)))) if x.size else float("nan")
+
+
 def sigma_mad(z_phot: np.ndarray, z_spec: np.ndarray) -> float:
     """1.4826 x median absolute deviation of the residual from its median."""
-    dz = residual(z_phot, z_spec)
-    if not dz.size:
-        return float("nan")
-    return float(MAD_TO_SIGMA * np.median(np.abs(dz - np.median(dz))))
+    return robust_std(residual(z_phot, z_spec))
 
 
 def outlier_fraction(z_phot: np.ndarray, z_spec: np.ndarray, threshold: float = OUTLIER_THRESHOLD) -> float:

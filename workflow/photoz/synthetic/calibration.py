@@ -28,8 +28,10 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial import cKDTree
 
+from ..metrics.point import robust_std
+from .footprint import ZP_ERROR_MAG
 from .luminosity import distance_modulus
-from .templates import ab_to_sdss, observed_maggies_ab, sdss_kcorrect, shifted_r_maggies
+from .templates import R_INDEX, ab_to_sdss, observed_maggies_ab, sdss_kcorrect, shifted_r_maggies
 
 #: Columns the calibration file must have (kcorrect's test-file names).
 REQUIRED_COLUMNS = ("RA", "Z", "PETROFLUX", "PETROFLUX_IVAR", "MODELFLUX", "MODELFLUX_IVAR", "EXTINCTION")
@@ -42,6 +44,10 @@ Z_RANGE = (0.0, 0.4)
 K_NEIGHBOURS = 8
 Z_SCALE = 0.01
 M_SCALE = 0.15
+#: Colour deconvolution: neighbours in (z, M, g-r), g-r scaled by this.
+DECONVOLVE_NEIGHBOURS = 24
+GR_SCALE = 0.05
+G_INDEX = 1  # g - r: the neighbours are chosen by it, so it is kept as measured
 #: Redshift bins (equal counts) of the template-to-SDSS photometric corrections.
 CORRECTION_BINS = 16
 
@@ -148,18 +154,26 @@ def fit_population(galaxies: dict[str, np.ndarray], source_sha256: str = "") -> 
     to_petro = sub["PETROFLUX"][:, [2]] / sub["MODELFLUX"][:, [2]]
     maggies = sub["MODELFLUX"] * to_petro * dered
     ivar = np.clip(sub["MODELFLUX_IVAR"], 0.0, None) / (to_petro * dered) ** 2
-    coeffs = np.asarray(sdss_kcorrect().fit_coeffs(redshift=sub["Z"], maggies=maggies, ivar=ivar), float)
+    z = sub["Z"]
+    model_err = 1.0857 / np.sqrt(sub["MODELFLUX_IVAR"]) / np.abs(sub["MODELFLUX"])
+    coeffs = np.asarray(sdss_kcorrect().fit_coeffs(redshift=z, maggies=maggies, ivar=ivar), float)
+    # Each galaxy's own colours carry its measurement noise and its run's zero-point
+    # error, which the synthetic catalog adds again: fit the templates to colours with
+    # that noise taken out (deconvolved towards similar galaxies), not to the raw ones.
+    absmag = -2.5 * np.log10(np.clip(shifted_r_maggies(coeffs), 1e-30, None)) - distance_modulus(z)
+    denoised = _deconvolve_colours(z, absmag, maggies, np.hypot(model_err, ZP_ERROR_MAG))
+    coeffs = np.asarray(sdss_kcorrect().fit_coeffs(redshift=z, maggies=denoised, ivar=ivar), float)
     rest = shifted_r_maggies(coeffs)
     good = rest > 0
-    coeffs, rest, z = coeffs[good], rest[good], sub["Z"][good]
+    coeffs, rest, z = coeffs[good], rest[good], z[good]
     absmag = -2.5 * np.log10(rest) - distance_modulus(z)
     petro = (sub["PETROFLUX"] * dered)[good]
     template = ab_to_sdss(observed_maggies_ab(coeffs, z))
-    # The templates, fitted to noisy model colours, carry that noise: Petrosian minus
-    # template scatters by both errors before any structure the templates miss.
+    # Petrosian minus template scatters by the Petrosian errors (photon noise and the
+    # zero point, which the templates no longer carry) before any colour structure the
+    # templates miss: that structure comes back as a per-galaxy term.
     petro_err = 1.0857 / np.sqrt(sub["PETROFLUX_IVAR"][good]) / np.abs(sub["PETROFLUX"][good])
-    model_err = 1.0857 / np.sqrt(sub["MODELFLUX_IVAR"][good]) / np.abs(sub["MODELFLUX"][good])
-    z_grid, correction, extra = _band_corrections(z, petro, template, np.hypot(petro_err, model_err))
+    z_grid, correction, extra = _band_corrections(z, petro, template, np.hypot(petro_err, ZP_ERROR_MAG))
     order = np.lexsort((absmag, z))  # a deterministic order, whatever the file's
     return TemplatePopulation(
         z=z[order],
@@ -170,6 +184,46 @@ def fit_population(galaxies: dict[str, np.ndarray], source_sha256: str = "") -> 
         extra_scatter_mag=extra,
         source_sha256=source_sha256,
     )
+
+
+def _deconvolve_colours(
+    z: np.ndarray, absmag: np.ndarray, maggies: np.ndarray, noise_mag: np.ndarray
+) -> np.ndarray:
+    """Maggies (N, 5) whose colours against r keep their real spread less the noise.
+
+    Each colour b - r is pulled towards the mean of the galaxy's
+    :data:`DECONVOLVE_NEIGHBOURS` nearest neighbours in (z, M, g - r) by the factor
+    ``sqrt(1 - noise^2 / var)`` of its redshift bin (var: the robust variance about
+    those means), which keeps the spread of the noise-free colours (a Gaussian
+    deconvolution; the neighbours' mean is itself nearly noise-free). r is unchanged;
+    non-positive fluxes (faint u) are left as they are.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        colour = -2.5 * np.log10(maggies / maggies[:, [R_INDEX]])
+    ok = np.isfinite(colour)
+    gr = np.where(ok[:, 1], colour[:, 1], np.nanmedian(colour[:, 1]))
+    tree = cKDTree(np.column_stack([z / Z_SCALE, absmag / M_SCALE, gr / GR_SCALE]))
+    _, idx = tree.query(
+        np.column_stack([z / Z_SCALE, absmag / M_SCALE, gr / GR_SCALE]), DECONVOLVE_NEIGHBOURS + 1
+    )
+    neighbours = idx[:, 1:]  # not the galaxy itself
+    filled = np.where(ok, colour, np.nan)
+    mean = np.nanmean(filled[neighbours], axis=1)
+    offset = colour - mean
+    noise2 = noise_mag**2 + noise_mag[:, [R_INDEX]] ** 2
+    shrink = np.ones_like(colour)
+    edges = np.quantile(z, np.linspace(0.0, 1.0, CORRECTION_BINS + 1))
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        sel = (z >= lo) & (z <= hi)
+        for j in range(colour.shape[1]):
+            good = sel & ok[:, j] & np.isfinite(mean[:, j])
+            if j in (R_INDEX, G_INDEX) or good.sum() < 20:
+                continue
+            var = robust_std(offset[good, j]) ** 2
+            shrink[sel, j] = np.sqrt(np.clip(1.0 - np.median(noise2[good, j]) / var, 0.0, 1.0))
+    new = np.where(ok & np.isfinite(mean), mean + shrink * offset, colour)
+    out = maggies[:, [R_INDEX]] * 10.0 ** (-0.4 * new)
+    return np.where(ok, out, maggies)
 
 
 def _interp_bands(z: np.ndarray, z_grid: np.ndarray, table: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..constants import BANDS
-from ..metrics.point import outlier_fraction, sigma_mad
+from ..metrics.point import outlier_fraction, robust_std, sigma_mad
 from ..models.knn import knn_photoz
 from .calibration import CALIBRATION_RA_MAX, MGS_R_LIMIT, Z_RANGE
 from .photometry import asinh_mag
@@ -70,12 +70,6 @@ def colours(catalog: pd.DataFrame) -> pd.DataFrame:
     """u-g, g-r, r-i, i-z of the dereddened Petrosian magnitudes."""
     m = {b: catalog[f"dered_petro_{b}"].to_numpy() for b in BANDS}
     return pd.DataFrame({f"{a}-{b}": m[a] - m[b] for a, b in zip(BANDS[:-1], BANDS[1:], strict=True)})
-
-
-def robust_std(x: np.ndarray) -> float:
-    """1.4826 times the median absolute deviation."""
-    x = np.asarray(x, dtype=float)
-    return float(1.4826 * np.median(np.abs(x - np.median(x)))) if x.size else float("nan")
 
 
 def knn_scores(catalog: pd.DataFrame, seed: int = 0) -> tuple[float, float]:

@@ -226,11 +226,12 @@ class SyntheticSurvey:
             )
             return fwhm, get("sky"), flux, err
 
-        _, _, flux_r, err_r = photometry("r")
+        phot = {band: photometry(band) for band in BANDS}
+        _, _, flux_r, err_r = phot["r"]
         radius_rel_err = PETRO_RADIUS_ERROR * err_r / np.maximum(flux_r, 1e-30)
         radius_factor = 1.0 + radius_rel_err * rng.standard_normal(n)
         for band in BANDS:
-            fwhm, sky, flux, err = photometry(band)
+            fwhm, sky, flux, err = phot[band]
             a_band = EXTINCTION_COEFF[band] * ebv
             measured = (flux + err * rng.standard_normal(n)) * radius_factor
             err = np.hypot(err, radius_rel_err * flux)
