@@ -159,3 +159,16 @@ def test_index_matches_brute_force_footprints():
     # Every epoch of the deep region covers every galaxy.
     epochs = index.assign(epoch=[geo.run_by_number(r).epoch for r in index["run"]])
     assert (epochs.groupby("objid")["epoch"].nunique() == 4).all()
+
+
+def test_same_seed_gives_byte_identical_frames(small_survey, tmp_path):
+    """Two renderers of the same survey write the same bytes; another seed does not."""
+    catalog, meta, geo, _ = small_survey
+    row = catalog[catalog["sim_region"] == "deep"].iloc[0]
+    key = FrameKey(int(row["run"]), int(row["camcol"]), int(row["field"]), "g")
+    paths = []
+    for i, seed in enumerate((meta["seed"], meta["seed"], meta["seed"] + 1)):
+        paths.append(tmp_path / f"frame{i}.fits.bz2")
+        FrameRenderer(geo, catalog, seed).write(key, paths[-1])
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    assert paths[0].read_bytes() != paths[2].read_bytes()
