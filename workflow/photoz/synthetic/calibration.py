@@ -201,11 +201,9 @@ def _deconvolve_colours(
     with np.errstate(divide="ignore", invalid="ignore"):
         colour = -2.5 * np.log10(maggies / maggies[:, [R_INDEX]])
     ok = np.isfinite(colour)
-    gr = np.where(ok[:, 1], colour[:, 1], np.nanmedian(colour[:, 1]))
-    tree = cKDTree(np.column_stack([z / Z_SCALE, absmag / M_SCALE, gr / GR_SCALE]))
-    _, idx = tree.query(
-        np.column_stack([z / Z_SCALE, absmag / M_SCALE, gr / GR_SCALE]), DECONVOLVE_NEIGHBOURS + 1
-    )
+    gr = np.where(ok[:, G_INDEX], colour[:, G_INDEX], np.nanmedian(colour[:, G_INDEX]))
+    points = np.column_stack([z / Z_SCALE, absmag / M_SCALE, gr / GR_SCALE])
+    _, idx = cKDTree(points).query(points, DECONVOLVE_NEIGHBOURS + 1)
     neighbours = idx[:, 1:]  # not the galaxy itself
     filled = np.where(ok, colour, np.nan)
     mean = np.nanmean(filled[neighbours], axis=1)
@@ -260,7 +258,7 @@ def _band_corrections(
             ok = np.isfinite(r) & np.isfinite(e)
             centre = np.median(r[ok])
             med.append(-2.5 * np.log10(centre))
-            spread = 1.0857 * 1.4826 * np.median(np.abs(r[ok] - centre)) / centre  # mag
+            spread = 1.0857 * robust_std(r[ok]) / centre  # mag
             sc.append(np.sqrt(max(0.0, spread**2 - np.median(e[ok]) ** 2)))
         medians.append(med)
         scatters.append(sc)
