@@ -47,7 +47,7 @@ def main() -> int:
             dt = time.perf_counter() - t0
             print(f"{'query_catalog (synthetic)':<26}{n:>10}{dt:>10.2f}{n / dt:>12.0f}{peak_rss_mb():>13.0f}")
             t0 = time.perf_counter()
-            plan_partitions(cat, Path(tmp) / f"parts{n}", PartitionParams(max_galaxies=2000))
+            plan_partitions(cat, Path(tmp) / f"parts{n}", PartitionParams.from_config(max_galaxies=2000))
             dt = time.perf_counter() - t0
             print(f"{'plan_partitions':<26}{n:>10}{dt:>10.2f}{n / dt:>12.0f}{peak_rss_mb():>13.0f}")
     return 0

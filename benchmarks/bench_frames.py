@@ -95,7 +95,9 @@ def bench_download(copies: int, concurrency: int, tmp: Path) -> None:
     url = queue.get(timeout=30)
     try:
         t0 = time.perf_counter()
-        results = download_many([(f"{url}/{r}", d) for r, d in jobs], DownloadParams(concurrency=concurrency))
+        results = download_many(
+            [(f"{url}/{r}", d) for r, d in jobs], DownloadParams.from_config(concurrency=concurrency)
+        )
         dt = time.perf_counter() - t0
     finally:
         server.terminate()

@@ -28,9 +28,9 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
+from photoz import realism  # noqa: E402
 from photoz.config import load_config  # noqa: E402
 from photoz.skycells import unit_vectors  # noqa: E402
-from photoz.synthetic import realism  # noqa: E402
 from photoz.synthetic.calibration import read_real_galaxies, resolve_calibration_file  # noqa: E402
 
 

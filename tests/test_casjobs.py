@@ -63,9 +63,9 @@ def _run(server: FakeCasJobs, env=None, **params):
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         server.install(mock)
         table, prov = query_casjobs(
-            SelectionParams(),
+            SelectionParams.from_config(),
             12,
-            CasJobsParams(**params),
+            CasJobsParams.from_config(**params),
             TEMPLATE,
             env=env if env is not None else {"SCISERVER_TOKEN": TOKEN},
             sleep=sleeps.append,
@@ -101,7 +101,7 @@ def test_missing_credentials_name_the_environment_variables():
 
 
 def test_login_with_user_and_password_returns_the_keystone_token():
-    params = CasJobsParams()
+    params = CasJobsParams.from_config()
     with responses.RequestsMock() as mock:
         mock.add(responses.POST, params.auth_url, status=200, headers={"X-Subject-Token": "tok-from-login"})
         token = token_from_environment(params, {"SCISERVER_USER": "me", "SCISERVER_PASSWORD": "pw"})
@@ -115,4 +115,10 @@ def test_http_error_on_submission_is_reported():
         mock.add(responses.POST, f"{REST}/contexts/MyDB/query", body="")
         mock.add(responses.PUT, f"{REST}/contexts/DR12/jobs", status=401, body="Unauthorized token")
         with pytest.raises(CatalogError, match=r"job submission to context DR12 failed: HTTP 401"):
-            query_casjobs(SelectionParams(), 12, CasJobsParams(), TEMPLATE, env={"SCISERVER_TOKEN": "x"})
+            query_casjobs(
+                SelectionParams.from_config(),
+                12,
+                CasJobsParams.from_config(),
+                TEMPLATE,
+                env={"SCISERVER_TOKEN": "x"},
+            )

@@ -12,8 +12,8 @@ from conftest import REPO
 from cube_factory import build_dataset, write_random_partitions
 
 from photoz.config import load_config
+from photoz.evaluation.evaluated_galaxies import in_stripe82, load_methods
 from photoz.evaluation.report import FIGURES, run_report
-from photoz.evaluation.samples import in_stripe82, load_methods
 from photoz.evaluation.stage import read_metrics, run_evaluate
 from photoz.io import write_parquet
 from photoz.metrics.diagnostics import tv_distance

@@ -60,7 +60,7 @@ def _index(base_url: str, part_dir: Path, fields=((136, "ugriz"),)) -> pd.DataFr
 
 def test_concurrent_download_resume_retry_and_failures(sas_tree, tmp_path):
     cache, part_dir = tmp_path / "cache", tmp_path / "part"
-    params = DownloadParams(concurrency=4, retries=3, backoff_s=0.01, timeout_s=20)
+    params = DownloadParams.from_config(concurrency=4, retries=3, backoff_s=0.01, timeout_s=20)
     with SASServer(sas_tree) as server:
         rel = {b: frame_relpath(2583, 301, 2, 136, b) for b in "ugriz"}
         server.faults[rel["g"]] = ["truncate"]
@@ -99,7 +99,9 @@ def test_temporary_mode_downloads_into_the_partition_directory(sas_tree, tmp_pat
     part_dir = tmp_path / "part"
     with SASServer(sas_tree) as server:
         index = _index(server.url, part_dir, fields=((136, "r"),))
-        manifest = fetch_partition(index, None, tmp_path / "m.parquet", download=DownloadParams(retries=1))
+        manifest = fetch_partition(
+            index, None, tmp_path / "m.parquet", download=DownloadParams.from_config(retries=1)
+        )
     assert list(manifest["status"]) == ["downloaded"]
     path = Path(manifest["path"][0])
     assert path.is_file() and path.stat().st_nlink == 1 and path.is_relative_to(part_dir)

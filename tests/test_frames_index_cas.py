@@ -13,7 +13,7 @@ import responses
 from test_frames_download import FIXTURES
 
 from photoz.catalog.selection import CatalogError
-from photoz.frames.cas import FieldQueryParams, field_boxes, query_fields
+from photoz.frames.cas_fields import FieldQueryParams, field_boxes, query_fields
 from photoz.frames.geometry import cutout_corners, frame_overlaps
 from photoz.frames.index import index_from_fields
 from photoz.frames.reader import read_frame
@@ -51,7 +51,7 @@ def test_field_queries_are_chunked_and_index_finds_overlapping_frames():
     queries: list[str] = []
     with responses.RequestsMock() as mock:
         mock.add_callback(responses.GET, URL, callback=_field_server(queries))
-        fields = query_fields(GALAXIES, 12, FieldQueryParams(box_deg=1.0))
+        fields = query_fields(GALAXIES, 12, FieldQueryParams.from_config(box_deg=1.0))
     assert len(queries) == 2  # one sky box around 323 deg, one around 10 deg
     assert all("FROM Field WHERE rerun = 301" in q for q in queries)
     assert len(fields) == 4  # camcol 3 lies beyond the box margin
@@ -91,4 +91,4 @@ def test_field_query_error_names_the_box():
     with responses.RequestsMock() as mock:
         mock.add(responses.GET, URL, body="#Table1\nerror_message\n Invalid object name 'Field'.\n")
         with pytest.raises(CatalogError, match=r"Field query DR12 box ra \[.*Invalid object name"):
-            query_fields(GALAXIES.iloc[:1], 12, FieldQueryParams())
+            query_fields(GALAXIES.iloc[:1], 12, FieldQueryParams.from_config())

@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 from photoz.lin2022.calibration import calibrate, calibrate_photoz, round_half_up, shift_pdfs
-from photoz.lin2022.channels import channel_map, magnitude_targets, r_bins
 from photoz.lin2022.labels import (
     LabelModel,
     blur,
@@ -23,6 +22,7 @@ from photoz.lin2022.labels import (
 )
 from photoz.lin2022.subset import balanced_subset, scaled_threshold
 from photoz.metrics.pdf import bin_midpoints, pdf_mean, redshift_to_bin
+from photoz.models.channels import channel_map, magnitude_targets, r_bins
 
 
 def test_channels_interlace_the_eleven_r_bins():

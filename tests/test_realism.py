@@ -18,8 +18,8 @@ import pytest
 import yaml
 from conftest import REPO
 
+from photoz import realism
 from photoz.config import load_config
-from photoz.synthetic import realism
 from photoz.synthetic.calibration import (
     CALIBRATION_RA_MAX,
     CalibrationError,

@@ -33,14 +33,14 @@ def test_each_cut_removes_exactly_its_rows():
     df.loc[5, "insidemask"] = 1
     df.loc[6, "dered_petro_r"] = 17.81
     df.loc[7, "primtarget"] = 64 | 32  # MGS and LRG: kept
-    selected, counts = apply_selection(df, SelectionParams(), "test")
+    selected, counts = apply_selection(df, SelectionParams.from_config(), "test")
     assert [c["after"] for c in counts] == [9, 8, 7, 6, 5, 4, 3]
     assert list(selected.index) == [7, 8, 9]
 
 
 def test_selection_names_a_missing_cut_column():
     with pytest.raises(CatalogError, match=r"mytable: missing column.*'zwarning'"):
-        apply_selection(_recorded().drop(columns="zwarning"), SelectionParams(), "mytable")
+        apply_selection(_recorded().drop(columns="zwarning"), SelectionParams.from_config(), "mytable")
 
 
 def test_incomplete_and_duplicate_rows_are_rejected_with_reasons():

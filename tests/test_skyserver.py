@@ -58,7 +58,11 @@ def _run(server: FakeSkyServer, **params) -> tuple[pd.DataFrame, dict, list[floa
     with responses.RequestsMock() as mock:
         mock.add_callback(responses.GET, URL, callback=server)
         table, prov = query_skyserver(
-            SelectionParams(), 12, SkyServerParams(**params), TEMPLATE, sleep=sleeps.append
+            SelectionParams.from_config(),
+            12,
+            SkyServerParams.from_config(**params),
+            TEMPLATE,
+            sleep=sleeps.append,
         )
     return table, prov, sleeps
 

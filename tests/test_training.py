@@ -20,9 +20,10 @@ from cube_factory import build_dataset, write_random_partitions
 from photoz.metrics.pdf import bin_midpoints, crps, pdf_mean, pdf_width68, pit
 from photoz.models.ensemble import ensemble_method, read_photoz
 from photoz.models.knn import knn_photoz
+from photoz.models.member import TrainParams
 from photoz.models.networks import build_network, input_size
 from photoz.models.predict import predict_fold, read_pdfs
-from photoz.models.train import TrainParams, train_member
+from photoz.models.train import train_member
 
 TRAIN = {
     "network": "p19_tiny",
@@ -244,8 +245,9 @@ def test_lin2022_steps_train_predict_and_ensemble(dataset, tmp_path):
     """Step 1 (multi-channel network), steps 2 and 3 (heads on its frozen representation)
     and their predictions: mixture PDFs on the base and the extended range."""
     from photoz.lin2022.heads import HeadParams, train_heads
+    from photoz.models.member import load_member
     from photoz.models.networks import REPRESENTATION
-    from photoz.models.predict import load_member, read_pdf_range
+    from photoz.models.predict import read_pdf_range
 
     dataset_dir, _ = dataset
     manifest, catalog_path = str(dataset_dir / "manifest.tsv"), str(dataset_dir / "catalog.parquet")
@@ -257,7 +259,7 @@ def test_lin2022_steps_train_predict_and_ensemble(dataset, tmp_path):
     step1 = tmp_path / "step1/fold1/member0"
     history = train_member(params, manifest, fold, 0, str(step1))
     assert np.isfinite(history["train_loss"]).all() and history["train_loss"].iloc[0] > 6 * 3.0  # 7 terms
-    heads = HeadParams(
+    heads = HeadParams.from_config(
         balance_threshold=1, balance_reference_size=10**6, steps=6, batch_size=8, learning_rate=1e-3
     )
     predictions, pre_estimates = {}, []
@@ -307,9 +309,8 @@ def test_lin2022_steps_train_predict_and_ensemble(dataset, tmp_path):
 def test_step1_starts_from_the_baseline_member_but_its_output_module(dataset, tmp_path):
     """lin2022.step1_init: baseline copies every layer the two networks share (the whole
     representation); the multi-channel heads keep their fresh initialisation."""
+    from photoz.models.member import initialise_from, load_member
     from photoz.models.networks import build_network
-    from photoz.models.predict import load_member
-    from photoz.models.train import initialise_from
 
     dataset_dir, _ = dataset
     baseline_dir = tmp_path / "baseline"

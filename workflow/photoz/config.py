@@ -7,17 +7,18 @@ behaves identically. Errors name the offending key.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import functools
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import jsonschema
 import yaml
 
+from .errors import ConfigError  # noqa: F401  (raised here; re-exported)
+
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
-
-
-class ConfigError(ValueError):
-    """The configuration is invalid; the message names the key."""
 
 
 def _with_defaults(validator_class):
@@ -54,3 +55,32 @@ def load_config(path: str | Path) -> dict[str, Any]:
     with open(path) as fh:
         config = yaml.safe_load(fh) or {}
     return validate_config(config)
+
+
+@functools.cache
+def _defaults() -> dict[str, Any]:
+    return validate_config({})
+
+
+def config_defaults(section: str = "") -> dict[str, Any]:
+    """The default values of a config section (dotted, e.g. ``"catalog.casjobs"``; all
+    of them for ``""``): the schema's defaults, which are the values of ``config.yaml``
+    (a test holds them equal), so a library object built here agrees with the README."""
+    values: Any = _defaults()
+    for name in filter(None, section.split(".")):
+        values = values[name]
+    return copy.deepcopy(values)
+
+
+class FromConfig:
+    """Mixin of the parameter dataclasses: built from one config section, whose missing
+    keys take the config defaults; the dataclasses themselves carry none."""
+
+    config_section: ClassVar[str]
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any] | None = None, **overrides: Any):
+        """The parameters of ``section`` (validated config values) with ``overrides``."""
+        merged = {**config_defaults(cls.config_section), **(section or {}), **overrides}
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in merged.items() if k in names})

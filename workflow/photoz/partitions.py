@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .config import FromConfig
 from .io import read_parquet_metadata, write_parquet
 from .skycells import sky_cells
 
@@ -23,11 +24,13 @@ HILBERT_BITS = 16
 
 
 @dataclass(frozen=True)
-class PartitionParams:
+class PartitionParams(FromConfig):
     """The ``partitions`` config section."""
 
-    max_galaxies: int = 2000
-    cell_arcmin: float = 15.0
+    config_section = "partitions"
+
+    max_galaxies: int
+    cell_arcmin: float
 
 
 def hilbert_index(x: np.ndarray, y: np.ndarray, bits: int = HILBERT_BITS) -> np.ndarray:

@@ -20,7 +20,8 @@ import _bootstrap  # noqa: F401  (puts workflow/ on sys.path)
 # isort: split
 from photoz.cli import add_config_arguments, resolve_config, setup_logging
 from photoz.dataset.shards import DatasetError
-from photoz.models.train import TrainParams, train_member
+from photoz.models.member import TrainParams
+from photoz.models.train import train_member
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,7 @@ import _bootstrap  # noqa: F401  (puts workflow/ on sys.path)
 from photoz.cli import add_config_arguments, resolve_config, setup_logging
 from photoz.dataset.shards import DatasetError
 from photoz.lin2022.heads import HeadParams, train_heads
-from photoz.models.train import TrainParams
+from photoz.models.member import TrainParams
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 import pandas as pd
 import requests
 
+from ..config import FromConfig
+from ..retry import with_retries
 from .columns import normalise_columns
-from .retry import with_retries
 from .selection import CatalogError, SelectionParams
 from .sql import render_sql
 
@@ -30,17 +31,19 @@ JOB_STATUS = {0: "ready", 1: "started", 2: "canceling", 3: "canceled", 4: "faile
 
 
 @dataclass(frozen=True)
-class CasJobsParams:
+class CasJobsParams(FromConfig):
     """The ``catalog.casjobs`` config section."""
 
-    rest_url: str = "https://skyserver.sdss.org/CasJobs/RestApi"
-    auth_url: str = "https://portal.sciserver.org/login-portal/keystone/v3/tokens"
-    table: str = "photoz_p19_mgs"
-    poll_s: float = 10.0
-    max_wait_s: float = 24 * 3600.0
-    page_rows: int = 100_000
-    retries: int = 4
-    backoff_s: float = 5.0
+    config_section = "catalog.casjobs"
+
+    rest_url: str
+    auth_url: str
+    table: str
+    poll_s: float
+    max_wait_s: float
+    page_rows: int
+    retries: int
+    backoff_s: float
 
 
 class CasJobsClient:

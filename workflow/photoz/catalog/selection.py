@@ -14,21 +14,21 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..config import FromConfig
 from ..constants import PRIMTARGET_GALAXY
+from ..errors import CatalogError  # noqa: F401  (raised here; re-exported)
 from .columns import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, SELECTION_COLUMNS, missing_mask
 
 
-class CatalogError(ValueError):
-    """A catalog cannot be used as given; the message names the file, column or row."""
-
-
 @dataclass(frozen=True)
-class SelectionParams:
+class SelectionParams(FromConfig):
     """Numbers of the P19 query (``catalog`` config section)."""
 
-    r_mag_limit: float = 17.8
-    z_min: float = 0.0
-    z_max: float = 0.4
+    config_section = "catalog"
+
+    r_mag_limit: float
+    z_min: float
+    z_max: float
 
 
 def cuts(params: SelectionParams) -> list[tuple[str, Callable[[pd.DataFrame], np.ndarray]]]:

@@ -10,17 +10,15 @@ re-queried, so no row is silently lost. Chunks are concatenated and de-duplicate
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
-import requests
-from astropy.table import Table
 
+from ..config import FromConfig
+from ..skyserver_sql import run_sql
 from .columns import normalise_columns
-from .retry import TransientError, with_retries
 from .selection import CatalogError, SelectionParams
 from .sql import render_sql
 
@@ -32,14 +30,16 @@ MIN_CHUNK_DEG = 3e-4
 
 
 @dataclass(frozen=True)
-class SkyServerParams:
+class SkyServerParams(FromConfig):
     """The ``catalog.skyserver`` config section."""
 
-    n_chunks: int = 12
-    row_limit: int = 500_000
-    timeout_s: float = 600.0
-    retries: int = 4
-    backoff_s: float = 5.0
+    config_section = "catalog.skyserver"
+
+    n_chunks: int
+    row_limit: int
+    timeout_s: float
+    retries: int
+    backoff_s: float
 
 
 def ra_chunks(n: int) -> list[tuple[float, float]]:
@@ -50,63 +50,6 @@ def ra_chunks(n: int) -> list[tuple[float, float]]:
 
 def _ra_condition(lo: float, hi: float) -> str:
     return f"AND po.ra >= {lo!r} AND po.ra < {hi!r}"
-
-
-def parse_skyserver_response(response, what: str) -> pd.DataFrame:
-    """Table of a SkyServer SQL-search response, or a clear error.
-
-    SkyServer reports failures in several shapes: an HTTP error status, a CSV with an
-    ``error_message`` column (SQL errors), or an HTML error page served with status 200
-    (overload, maintenance). Overload pages and 5xx are transient (retried).
-    """
-    status = getattr(response, "status_code", 200)
-    text = response.text
-    if status >= 500 or status == 429:
-        raise TransientError(f"{what}: HTTP {status}: {_strip_html(text)}")
-    if status >= 400:
-        raise CatalogError(f"{what}: HTTP {status}: {_strip_html(text)}")
-    head = text.lstrip()[:2000].lower()
-    if head.startswith("<") or "<html" in head:
-        message = _strip_html(text)
-        if any(k in message.lower() for k in ("503", "service unavailable", "no server is available")):
-            raise TransientError(f"{what}: SkyServer unavailable: {message}")
-        raise CatalogError(f"{what} failed: SkyServer error page: {message}")
-    if "error_message" in text:
-        lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-        detail = " ".join(ln for ln in lines if ln.lower() != "error_message")
-        raise CatalogError(f"{what} failed: SkyServer says: {detail[:500]}")
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-    if len(lines) <= 1:  # header only (or nothing): no rows in this chunk
-        return pd.DataFrame()
-    table = Table.read("\n".join(lines), format="ascii.csv")
-    return normalise_columns(table.to_pandas())
-
-
-def _strip_html(text: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text)).strip()[:500]
-
-
-def run_sql(
-    sql: str,
-    what: str,
-    data_release: int,
-    timeout_s: float,
-    retries: int,
-    backoff_s: float,
-    sleep: Callable[[float], None] = time.sleep,
-) -> pd.DataFrame:
-    """One SkyServer SQL search through astroquery, retried on transient failures;
-    errors become :class:`CatalogError` naming ``what``."""
-    from astroquery.sdss import SDSS
-
-    def once() -> pd.DataFrame:
-        response = SDSS.query_sql_async(sql, timeout=timeout_s, data_release=data_release, cache=False)
-        return parse_skyserver_response(response, what)
-
-    try:
-        return with_retries(once, what, retries, backoff_s, sleep=sleep)
-    except (TransientError, requests.RequestException) as exc:
-        raise CatalogError(f"{what} failed after {retries} attempts: {exc}") from exc
 
 
 def query_skyserver(
@@ -125,7 +68,9 @@ def query_skyserver(
         sql = render_sql(selection, template, extra_where=_ra_condition(lo, hi))
         what = f"SkyServer DR{data_release} chunk ra in [{lo:g}, {hi:g})"
 
-        table = run_sql(sql, what, data_release, params.timeout_s, params.retries, params.backoff_s, sleep)
+        table = normalise_columns(
+            run_sql(sql, what, data_release, params.timeout_s, params.retries, params.backoff_s, sleep)
+        )
         n = len(table)
         if n >= params.row_limit:
             if hi - lo < MIN_CHUNK_DEG:

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..constants import BANDS
+from ..errors import DatasetError  # noqa: F401  (raised here; re-exported)
 from ..io import atomic_path
 from .example import CUBE_SHAPE, CUBE_SIZE, encode_example
 
@@ -42,10 +43,6 @@ PARQUET_SCHEMA = pa.schema(
     ],
     metadata={b"photoz": f'{{"cube_shape": {list(CUBE_SHAPE)}, "band_order": {list(BANDS)}}}'.encode()},
 )
-
-
-class DatasetError(RuntimeError):
-    """A dataset file is missing, truncated or corrupted (the message names it)."""
 
 
 def sha256_of(path: str | os.PathLike) -> str:

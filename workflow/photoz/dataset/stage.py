@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from ..constants import BANDS
+from ..errors import DatasetInputError  # noqa: F401  (raised here; re-exported)
 from ..io import write_parquet
 from ..resample.cubes import read_cubes
 from .folds import assign_folds, hash_objids, select_validation
@@ -29,10 +30,6 @@ log = logging.getLogger(__name__)
 
 #: Catalog columns that become the example's scalar labels.
 LABEL_COLUMNS = {"ebv": "e_bv_sfd", "z": "z", "r": "dered_petro_r"}
-
-
-class DatasetInputError(ValueError):
-    """The cubes and the catalog disagree (the message names the galaxies or file)."""
 
 
 def _cube_index(cube_paths: list[str]) -> pd.DataFrame:

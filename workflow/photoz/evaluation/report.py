@@ -21,7 +21,7 @@ import yaml
 from ..dataset.shards import read_manifest
 from ..io import atomic_path
 from . import figures
-from .samples import load_methods
+from .evaluated_galaxies import load_methods
 from .stage import read_metrics
 
 log = logging.getLogger(__name__)

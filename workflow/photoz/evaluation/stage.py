@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import atomic_path, read_parquet_metadata
-from .samples import load_methods
+from .evaluated_galaxies import load_methods
 from .summary import diagnostics, fold_table, subset_table
 
 log = logging.getLogger(__name__)

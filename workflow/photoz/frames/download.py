@@ -23,19 +23,22 @@ from pathlib import Path
 import requests
 from requests.adapters import HTTPAdapter
 
+from ..config import FromConfig
 from .reader import FrameError, read_frame
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class DownloadParams:
+class DownloadParams(FromConfig):
     """The ``frames.download`` config section."""
 
-    concurrency: int = 4
-    retries: int = 4
-    backoff_s: float = 2.0
-    timeout_s: float = 60.0
+    config_section = "frames.download"
+
+    concurrency: int
+    retries: int
+    backoff_s: float
+    timeout_s: float
     chunk_bytes: int = 1 << 20
 
 

@@ -130,7 +130,9 @@ def fetch_partition(
     if renderer is not None:
         outcome = render_frames(frames, renderer, targets, workers)
     else:
-        results = download_many(list(zip(frames["url"], targets, strict=True)), download or DownloadParams())
+        results = download_many(
+            list(zip(frames["url"], targets, strict=True)), download or DownloadParams.from_config()
+        )
         outcome = [vars(r) for r in results]
     for shared, view, res in zip(targets, views, outcome, strict=True):
         if shared != view and res["status"] != "failed":

@@ -26,10 +26,7 @@ from astropy.wcs import WCS, FITSFixedWarning
 from scipy.ndimage import map_coordinates
 
 from ..constants import BANDS
-
-
-class FrameError(ValueError):
-    """A frame file is unreadable or not an SDSS corrected frame; names the file."""
+from ..errors import FrameError  # noqa: F401  (raised here; re-exported)
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from ..io import read_parquet_metadata, write_parquet
-from .cas import FieldQueryParams, query_fields
+from .cas_fields import FieldQueryParams, query_fields
 from .download import DownloadParams
 from .fetch import fetch_partition, synthetic_cache_name
 from .index import build_index

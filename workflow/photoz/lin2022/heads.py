@@ -40,18 +40,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..config import FromConfig
 from ..methods import method
-from ..models.train import (
+from ..models.channels import N_CHANNELS, r_bins
+from ..models.loop import ResumableTraining
+from ..models.member import (
     HISTORY_COLUMNS,
     TrainParams,
     configure_tensorflow,
     copy_layer_weights,
+    load_member,
     member_seed,
-    read_history,
-    save_checkpoint,
     save_member,
 )
-from .channels import N_CHANNELS, r_bins
 from .labels import LabelModel, extended_range, fit_label_model, hard_labels, head_targets, step3_labels
 from .subset import balanced_subset, scaled_threshold
 
@@ -59,19 +60,17 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class HeadParams:
+class HeadParams(FromConfig):
     """The ``lin2022`` config section: balancing and head training of steps 2-3."""
 
-    balance_threshold: int = 200  # L22 fth at survey scale
-    balance_reference_size: int = 393_219  # training-set size the threshold refers to
-    steps: int = 800  # L22: the iteration-800 checkpoint
-    batch_size: int = 32
-    learning_rate: float = 2e-5
-    seed: int = 2022
+    config_section = "lin2022"
 
-    @classmethod
-    def from_config(cls, section: dict) -> HeadParams:
-        return cls(**{k: v for k, v in section.items() if k in cls.__dataclass_fields__})
+    balance_threshold: int  # L22 fth at survey scale
+    balance_reference_size: int  # training-set size the threshold refers to
+    steps: int  # L22: the iteration-800 checkpoint
+    batch_size: int
+    learning_rate: float
+    seed: int
 
 
 def training_galaxies(dataset_catalog: pd.DataFrame, fold: int) -> pd.DataFrame:
@@ -175,7 +174,6 @@ def train_heads(
     from ..dataset.reader import load_examples, validation_dataset
     from ..dataset.shards import verify_manifest
     from ..models.networks import build_network, channel_heads, input_size
-    from ..models.predict import load_member
     from ..models.train import validation_metrics
 
     spec = method(method_name)
@@ -262,14 +260,7 @@ def train_heads(
 
     optimizer = keras.optimizers.Adam(heads.learning_rate)
     optimizer.build(trainable)
-    step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step_var)
-    manager = tf.train.CheckpointManager(checkpoint, out / "checkpoints", max_to_keep=2)
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint)
-        log.info("resumed from %s at step %d", manager.latest_checkpoint, int(step_var))
-    start = int(step_var)
-    history = read_history(out / "checkpoints" / "history.csv", start)
+    training = ResumableTraining(out, model, optimizer)
 
     @tf.function
     def train_step(feats, targets):
@@ -281,28 +272,22 @@ def train_heads(
         optimizer.apply_gradients(zip(grads, trainable, strict=True))
         return loss
 
-    val_data = validation_dataset(manifest, fold, 256, params.pixel_transform, crop)
-    running, n_running, t_last = 0.0, 0, time.perf_counter()
-    for step in range(start + 1, heads.steps + 1):
+    def step_on_draw(step: int):
         rows = draws[step - 1]
         targets = head_targets(labels[rows], channels[rows])
-        running += float(train_step(tf.constant(features[pair_index[step - 1]]), tf.constant(targets)))
-        n_running += 1
-        if step % train.validate_every == 0 or step == heads.steps:
-            elapsed = time.perf_counter() - t_last
-            row = {
-                "step": step,
-                "epoch": step * heads.batch_size / len(subset),
-                "learning_rate": heads.learning_rate,
-                "train_loss": running / n_running,
-                **validation_metrics(model, val_data, params),
-                "images_per_s": n_running * heads.batch_size / elapsed,
-            }
-            history.append(row)
-            log.info("step %d: %s", step, {k: round(v, 5) for k, v in row.items() if k != "step"})
-            running, n_running, t_last = 0.0, 0, time.perf_counter()
-        if step % train.checkpoint_every == 0 or step == heads.steps:
-            save_checkpoint(manager, step_var, step, history, out)
+        return train_step(tf.constant(features[pair_index[step - 1]]), tf.constant(targets))
+
+    val_data = validation_dataset(manifest, fold, 256, params.pixel_transform, crop)
+    history = training.run(
+        step_on_draw,
+        heads.steps,
+        train.validate_every,
+        train.checkpoint_every,
+        heads.batch_size,
+        epoch_of=lambda step: step * heads.batch_size / len(subset),
+        learning_rate_of=lambda step: heads.learning_rate,
+        validate=lambda: validation_metrics(model, val_data, params),
+    )
 
     record = {
         **asdict(params),

@@ -17,7 +17,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from ..metrics.pdf import redshift_to_bin
-from .channels import N_CHANNELS, N_RBINS, channel_map
+from ..models.channels import N_CHANNELS, N_RBINS, channel_map
 
 MIN_SIGMA = 0.1  # bins: below this a label stays one-hot (L22)
 

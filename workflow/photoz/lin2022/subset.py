@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..metrics.pdf import redshift_to_bin
-from .channels import N_RBINS
+from ..models.channels import N_RBINS
 
 # P19's training set (Table 2): the survey scale at which L22 chose threshold 200.
 SURVEY_TRAINING_SIZE = 393_219

@@ -27,6 +27,8 @@ import keras
 import numpy as np
 from keras import layers
 
+from .channels import N_CHANNELS
+
 N_BANDS = 5
 CUTOUT = 64
 
@@ -94,7 +96,6 @@ OUTPUTS = ("single", "channels")
 # L22's multi-channel heads, as their code does (its mean is pulled toward the middle of
 # the range by the near-flat heads of channels a galaxy half belongs to)
 POINT_ESTIMATE = {"single": "mean", "channels": "mode"}
-N_CHANNELS = 6  # photoz.lin2022.channels.N_CHANNELS
 REPRESENTATION = "fc2"
 
 

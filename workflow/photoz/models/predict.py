@@ -15,31 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..io import atomic_path
-from .train import TrainParams, configure_tensorflow
-
-
-def member_params(member_dir: str | Path) -> TrainParams:
-    """The TrainParams a member was trained with (its params.json)."""
-    return TrainParams.from_config(json.loads((Path(member_dir) / "params.json").read_text()))
-
-
-def load_member(member_dir: str | Path):
-    """(model with the member's final weights, its TrainParams), built under the current
-    precision policy (:func:`configure_tensorflow`)."""
-    from .networks import build_network
-
-    params = member_params(member_dir)
-    model = build_network(params.network, params.n_bins, params.output)
-    model.load_weights(str(Path(member_dir) / "weights.weights.h5"))
-    return model, params
-
-
-def pdf_range(params: TrainParams) -> dict:
-    """The redshift range of a member's PDFs and their point estimate (metadata of the
-    prediction files)."""
-    from .networks import POINT_ESTIMATE
-
-    return {"z_min": params.z_min, "z_max": params.z_max, "point_estimate": POINT_ESTIMATE[params.output]}
+from .member import configure_tensorflow, load_member, pdf_range
 
 
 def read_pdf_range(path: str | Path) -> tuple[float, float]:

@@ -29,7 +29,6 @@ from ..frames.reader import background_rms
 
 CUTOUT_SIZE = 64
 OUTPUT_SCALE_DEG = 0.396 / 3600.0
-_TAPS = np.array([2.0, 1.0, 0.0, -1.0, -2.0, -3.0])
 
 
 _K = np.arange(2, -4, -1)  # tap offsets k: t = f + k

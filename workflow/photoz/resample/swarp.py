@@ -17,11 +17,9 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 
+from ..errors import SWarpError  # noqa: F401  (raised here; re-exported)
+
 SWARP = "/usr/bin/SWarp"
-
-
-class SWarpError(RuntimeError):
-    """SWarp failed; the message carries its stderr and the command."""
 
 
 def available() -> bool:

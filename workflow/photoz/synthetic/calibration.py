@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial import cKDTree
 
+from ..errors import CalibrationError  # noqa: F401  (raised here; re-exported)
 from ..metrics.point import robust_std
 from .footprint import ZP_ERROR_MAG
 from .luminosity import distance_modulus
@@ -50,10 +51,6 @@ GR_SCALE = 0.05
 G_INDEX = 1  # g - r: the neighbours are chosen by it, so it is kept as measured
 #: Redshift bins (equal counts) of the template-to-SDSS photometric corrections.
 CORRECTION_BINS = 16
-
-
-class CalibrationError(ValueError):
-    """The calibration file is missing or unusable (the message names it)."""
 
 
 def default_calibration_file() -> Path:

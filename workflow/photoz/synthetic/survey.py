@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from ..config import FromConfig
 from ..constants import BANDS, EXTINCTION_COEFF, PRIMTARGET_GALAXY
 from ..skycells import unit_vectors
 from .calibration import template_population
@@ -51,21 +52,23 @@ BRIGHT_MARGIN_MAG = 0.3
 
 
 @dataclass(frozen=True)
-class SyntheticSurveyConfig:
+class SyntheticSurveyConfig(FromConfig):
     """Parameters of the simulated survey (the ``synthetic`` config section)."""
 
-    seed: int = 1
-    n_galaxies: int = 2000
-    density_boost: float = 20.0
-    deep_fraction: float = 0.2
-    deep_epochs: int = 8
-    frame_width: int = 2048
-    frame_height: int = 1489
-    reference_size: int = 20000
-    r_mag_limit: float = 17.8
-    z_min: float = 0.0
-    z_max: float = 0.4
-    calibration_file: str | None = None  # real galaxies; None: kcorrect's SDSS test file
+    config_section = "synthetic"
+
+    seed: int
+    n_galaxies: int
+    density_boost: float
+    deep_fraction: float
+    deep_epochs: int
+    frame_width: int
+    frame_height: int
+    reference_size: int
+    r_mag_limit: float
+    z_min: float
+    z_max: float
+    calibration_file: str | None  # real galaxies; None: kcorrect's SDSS test file
 
 
 def _sdss_objid(run, rerun, camcol, fld, obj_id) -> np.ndarray:

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..catalog.selection import CatalogError
-from ..catalog.skyserver import run_sql
+from ..config import FromConfig
+from ..errors import CatalogError
+from ..skyserver_sql import run_sql
 
 FIELD_COLUMNS = ["run", "rerun", "camcol", "field", "ramin", "ramax", "decmin", "decmax"]
 #: Margin around each box: half a frame diagonal (0.14 deg) plus a cutout.
@@ -24,14 +25,16 @@ BOX_MARGIN_DEG = 0.16
 
 
 @dataclass(frozen=True)
-class FieldQueryParams:
+class FieldQueryParams(FromConfig):
     """The ``frames.field_query`` config section."""
 
-    box_deg: float = 1.0
-    rerun: int = 301
-    timeout_s: float = 600.0
-    retries: int = 4
-    backoff_s: float = 5.0
+    config_section = "frames.field_query"
+
+    box_deg: float
+    rerun: int
+    timeout_s: float
+    retries: int
+    backoff_s: float
 
 
 def field_sql(ra_lo: float, ra_hi: float, dec_lo: float, dec_hi: float, rerun: int) -> str:

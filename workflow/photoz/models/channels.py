@@ -1,4 +1,5 @@
-"""The r-magnitude grid and output channels of L22's multi-channel module (method-spec §4.1).
+"""The r-magnitude grid, output channels and loss of L22's multi-channel output module
+(method-spec §4.1; the module itself is :func:`photoz.models.networks.channel_heads`).
 
 Input r bins: 11 bins of 0.5 mag from 12.5 (index clip(int((r - 12.5) / 0.5), 0, 10)).
 Channel m covers bins max(0, 2m - 1) .. 2m + 1, so odd bins belong to two adjacent
@@ -44,3 +45,23 @@ def magnitude_targets(rbin: np.ndarray) -> np.ndarray:
     normalised (1, or 1/2 and 1/2 for the interlaced odd bins)."""
     member = channel_map()[np.asarray(rbin)].astype(np.float32)
     return member / member.sum(axis=1, keepdims=True)
+
+
+def channel_loss(output: dict, labels, r, n_bins: int):
+    """L22 step 1 loss per example: sum over the six redshift heads of the cross-entropy
+    with the one-hot z label (heads whose channel holds the galaxy's r bin) or the
+    uniform distribution (the others), plus the r head's cross-entropy with the
+    normalised indicator of the galaxy's channels (method-spec §4.1)."""
+    import keras
+    import tensorflow as tf
+
+    mapping = tf.constant(channel_map(), tf.float32)
+    rbin = tf.cast(tf.floor((r - R_MIN) / R_STEP), tf.int32)
+    # non-finite or negative r: the faintest bin (L22 use max(r), which is in it)
+    rbin = tf.where(tf.math.is_finite(r) & (r >= 0), tf.clip_by_value(rbin, 0, N_RBINS - 1), N_RBINS - 1)
+    inside = tf.gather(mapping, rbin)  # (B, 6)
+    onehot = tf.one_hot(labels, n_bins)
+    targets = inside[:, :, None] * onehot[:, None, :] + (1.0 - inside[:, :, None]) / n_bins
+    z_loss = tf.reduce_sum(keras.losses.categorical_crossentropy(targets, output["z_probs"]), axis=1)
+    r_targets = inside / tf.reduce_sum(inside, axis=1, keepdims=True)
+    return z_loss + keras.losses.categorical_crossentropy(r_targets, output["r_probs"])

@@ -1,4 +1,4 @@
-"""How far the synthetic sky is from real SDSS galaxies: the statistics of issue 18.
+"""How far the synthetic sky is from real SDSS galaxies: statistics of photometry, colours and redshifts on matched samples.
 
 Both samples get the same MGS-like selection (dereddened Petrosian r <= 17.77,
 0 < z <= 0.4) and the same size. Statistics: the project's kNN photometry baseline
@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..constants import BANDS
-from ..metrics.point import outlier_fraction, robust_std, sigma_mad
-from ..models.knn import knn_photoz
-from .calibration import CALIBRATION_RA_MAX, MGS_R_LIMIT, Z_RANGE
-from .photometry import asinh_mag
+from .constants import BANDS
+from .metrics.point import outlier_fraction, robust_std, sigma_mad
+from .models.knn import knn_photoz
+from .synthetic.calibration import CALIBRATION_RA_MAX, MGS_R_LIMIT, Z_RANGE
+from .synthetic.photometry import asinh_mag
 
 COLOURS = ("u-g", "g-r", "r-i", "i-z")
 Z_BIN_WIDTH = 0.04
@@ -57,11 +57,17 @@ def select(catalog: pd.DataFrame) -> pd.DataFrame:
 def synthetic_sample(synthetic_config: dict, n_galaxies: int, seed: int) -> pd.DataFrame:
     """``n_galaxies`` synthetic galaxies passing the P19 selection (no photo-z column)
     of the survey that the ``synthetic`` config section describes, with ``seed``."""
-    from ..catalog.selection import SelectionParams, passes_selection
-    from .survey import SyntheticSurvey, SyntheticSurveyConfig
+    from .catalog.selection import SelectionParams, passes_selection
+    from .synthetic.survey import SyntheticSurvey, SyntheticSurveyConfig
 
-    cfg = SyntheticSurveyConfig(**{**synthetic_config, "seed": seed, "n_galaxies": n_galaxies})
-    passes = passes_selection(SelectionParams())
+    selection = SelectionParams.from_config()
+    cfg = SyntheticSurveyConfig(
+        **{**synthetic_config, "seed": seed, "n_galaxies": n_galaxies},
+        r_mag_limit=selection.r_mag_limit,
+        z_min=selection.z_min,
+        z_max=selection.z_max,
+    )
+    passes = passes_selection(selection)
     candidates = SyntheticSurvey(cfg).simulate_candidates(n_galaxies, passes)
     return candidates[passes(candidates).to_numpy()].reset_index(drop=True)
 
