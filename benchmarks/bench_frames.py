@@ -29,9 +29,9 @@ from photoz.catalog.query import run_query_catalog  # noqa: E402
 from photoz.config import load_config  # noqa: E402
 from photoz.frames.download import DownloadParams, download_many  # noqa: E402
 from photoz.frames.sas import frame_relpath  # noqa: E402
-from photoz.io import read_parquet_metadata  # noqa: E402
 from photoz.synthetic.render import FrameKey, FrameRenderer  # noqa: E402
 from photoz.synthetic.survey import geometry_from_description  # noqa: E402
+from photoz.tables import read_table_metadata  # noqa: E402
 
 FIXTURES = Path(os.environ.get("PHOTOZ_SDSS_FIXTURES", REPO.parent / "shared" / "data" / "sdss"))
 
@@ -45,7 +45,7 @@ def bench_render(n_frames: int, tmp: Path) -> None:
     cfg["synthetic"].update(n_galaxies=1500, reference_size=2000)
     cfg["catalog"]["sql_template"] = str(REPO / "resources/sql/p19_mgs.sql")
     run_query_catalog(cfg, tmp / "cat.parquet", tmp / "rej.parquet")
-    meta = read_parquet_metadata(tmp / "cat.parquet")
+    meta = read_table_metadata(tmp / "cat.parquet")
     catalog = pd.read_parquet(tmp / "cat.parquet")
     renderer = FrameRenderer(geometry_from_description(meta["synthetic"]), catalog, meta["seed"])
     keys = [

@@ -14,7 +14,7 @@ sys.path.insert(0, str(REPO / "workflow"))
 
 from photoz.catalog.query import run_query_catalog  # noqa: E402
 from photoz.config import load_config  # noqa: E402
-from photoz.io import read_parquet_metadata  # noqa: E402
+from photoz.tables import read_table_metadata  # noqa: E402
 
 #: Large enough that n(z) fractions of ~0.5% are measured to better than 20%.
 SURVEY_SIZE = 10000
@@ -54,4 +54,4 @@ def survey_catalog(tmp_path_factory) -> tuple[pd.DataFrame, dict, Path]:
     cfg["synthetic"].update(density_boost=20.0, deep_epochs=8)
     run_query_catalog(cfg, out / "catalog.parquet", out / "rejected.parquet")
     path = out / "catalog.parquet"
-    return pd.read_parquet(path), read_parquet_metadata(path), path
+    return pd.read_parquet(path), read_table_metadata(path), path

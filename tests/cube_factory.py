@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from photoz.constants import BANDS
-from photoz.resample.cubes import write_cubes
+from photoz.tables import write_cubes
 
 
 def write_random_partitions(

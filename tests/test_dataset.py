@@ -28,8 +28,7 @@ from photoz.dataset.reader import (
 )
 from photoz.dataset.shards import DatasetError, read_manifest, verify_manifest
 from photoz.dataset.stage import DatasetInputError
-from photoz.io import read_parquet_metadata
-from photoz.resample.cubes import read_cubes
+from photoz.tables import read_cubes, read_table_metadata
 
 N_PARTS, PER_PART = 3, 70
 #: Galaxy 5 lacks the g band, galaxy 150 the z band (as after failed frame fetches).
@@ -139,7 +138,7 @@ def test_every_galaxy_is_in_one_fold_and_sizes_balance(built):
     assert not excluded["in_dataset"].any()
     assert list(excluded["exclude_reason"]) == ["no data in band g", "no data in band z"]
     assert written["in_dataset"].sum() == N_PARTS * PER_PART - 2
-    meta = read_parquet_metadata(out / "catalog.parquet")
+    meta = read_table_metadata(out / "catalog.parquet")
     assert meta["n_excluded"] == 2 and meta["dataset"]["seed"] == 11
 
 

@@ -17,7 +17,7 @@ from conftest import snakemake_command
 
 from photoz.evaluation.stage import read_metrics
 from photoz.metrics.point import sigma_mad
-from photoz.models.ensemble import read_photoz
+from photoz.tables import read_photoz
 
 
 @pytest.fixture(scope="module")

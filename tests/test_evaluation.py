@@ -15,11 +15,11 @@ from photoz.config import load_config
 from photoz.evaluation.evaluated_galaxies import in_stripe82, load_methods
 from photoz.evaluation.report import FIGURES, run_report
 from photoz.evaluation.stage import read_metrics, run_evaluate
-from photoz.io import write_parquet
 from photoz.metrics.diagnostics import tv_distance
 from photoz.metrics.pdf import bin_midpoints, pdf_mode
 from photoz.metrics.point import bias, sigma_mad
-from photoz.models.ensemble import summarise, write_photoz
+from photoz.models.ensemble import summarise
+from photoz.tables import write_photoz, write_table
 
 Z_MAX, N_BINS = 0.4, 180
 N_DEEP = 60
@@ -56,7 +56,7 @@ def evaluated(tmp_path_factory):
         files[name] = str(root / f"{name}.parquet")
         write_photoz(table, files[name], {"method": name})
     provenance_catalog = root / "catalog.parquet"
-    write_parquet(catalog, provenance_catalog, {"backend": "synthetic", "data_release": 12, "seed": 1})
+    write_table(catalog, provenance_catalog, {"backend": "synthetic", "data_release": 12, "seed": 1})
     histories = []
     for fold in (0, 1):
         path = root / "models" / "baseline" / f"fold{fold}" / "member0" / "history.csv"

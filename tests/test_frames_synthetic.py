@@ -12,10 +12,10 @@ from photoz.constants import EXTINCTION_COEFF
 from photoz.frames.geometry import gnomonic_to_sky
 from photoz.frames.index import index_synthetic
 from photoz.frames.reader import background_rms, read_frame
-from photoz.io import read_parquet_metadata
 from photoz.synthetic.footprint import FIRST_FIELD, build_geometry, gc_to_radec
 from photoz.synthetic.render import FrameKey, FrameRenderer, floatcompress
 from photoz.synthetic.survey import geometry_from_description
+from photoz.tables import read_table_metadata
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def small_survey(tmp_path_factory):
     cfg = small_config(n_galaxies=200, seed=21, reference_size=500)
     cfg["synthetic"].update(frame_width=512, frame_height=372, density_boost=50.0, deep_epochs=3)
     run_query_catalog(cfg, out / "cat.parquet", out / "rej.parquet")
-    meta = read_parquet_metadata(out / "cat.parquet")
+    meta = read_table_metadata(out / "cat.parquet")
     return pd.read_parquet(out / "cat.parquet"), meta, geometry_from_description(meta["synthetic"]), out
 
 

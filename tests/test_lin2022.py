@@ -188,8 +188,8 @@ def test_calibrate_stage_applies_the_configured_calibration(tmp_path, resample):
     import yaml
     from conftest import REPO
 
-    from photoz.io import read_parquet_metadata, write_parquet
-    from photoz.models.ensemble import read_photoz, summarise, write_photoz
+    from photoz.models.ensemble import summarise
+    from photoz.tables import read_photoz, read_table_metadata, write_photoz, write_table
 
     rng = np.random.default_rng(3)
     n = 5000
@@ -200,7 +200,7 @@ def test_calibrate_stage_applies_the_configured_calibration(tmp_path, resample):
     pdf[np.arange(n), redshift_to_bin(z_spec + 0.01, 360, 0.6, -0.2)] = 1.0  # biased by +0.01
     table = summarise(objid, np.arange(n) % 5, z_spec, pdf, 0.6, z_min=-0.2, estimator="mode")
     write_photoz(table, tmp_path / "step3.parquet", {"z_min": -0.2, "z_max": 0.6, "point_estimate": "mode"})
-    write_parquet(pd.DataFrame({"objid": objid, "dered_petro_r": r}), tmp_path / "catalog.parquet")
+    write_table(pd.DataFrame({"objid": objid, "dered_petro_r": r}), tmp_path / "catalog.parquet")
     lin2022 = {
         **yaml.safe_load((REPO / "config.yaml").read_text())["lin2022"],
         "calibration_resample": resample,
@@ -224,7 +224,7 @@ def test_calibrate_stage_applies_the_configured_calibration(tmp_path, resample):
     np.testing.assert_allclose(step4["z_phot"], table["z_phot"] - step4["calibration_offset"], atol=1e-12)
     inner = table["z_phot"].between(0.05, 0.28)
     assert abs(np.mean(step4["z_phot"][inner] - z_spec[inner])) < 1e-3  # the +0.01 is gone
-    assert read_parquet_metadata(tmp_path / "step4.parquet")["resample"] is resample
+    assert read_table_metadata(tmp_path / "step4.parquet")["resample"] is resample
 
 
 def test_rule_method_lists_and_schema_match_the_methods_table():

@@ -156,16 +156,16 @@ def test_flux_of_an_isolated_galaxy_is_conserved(tmp_path):
     from conftest import small_config
 
     from photoz.catalog.query import run_query_catalog
-    from photoz.io import read_parquet_metadata
     from photoz.synthetic.galaxies import frame_flux
     from photoz.synthetic.render import FrameKey, FrameRenderer
     from photoz.synthetic.survey import geometry_from_description
+    from photoz.tables import read_table_metadata
 
     cfg = small_config(n_galaxies=120, seed=31, reference_size=400)
     cfg["synthetic"].update(frame_width=512, frame_height=372)
     run_query_catalog(cfg, tmp_path / "c.parquet", tmp_path / "r.parquet")
     catalog = pd.read_parquet(tmp_path / "c.parquet")
-    meta = read_parquet_metadata(tmp_path / "c.parquet")
+    meta = read_table_metadata(tmp_path / "c.parquet")
     geo = geometry_from_description(meta["synthetic"])
     compact = catalog[(catalog["sim_r_disk_arcsec"] < 1.8) & (catalog["sim_r_bulge_arcsec"] < 0.9)]
     checked = 0
@@ -232,16 +232,16 @@ def test_partition_cubes_with_both_backends_agree(tmp_path):
     from photoz.catalog.query import run_query_catalog
     from photoz.frames.fetch import fetch_partition
     from photoz.frames.index import index_synthetic
-    from photoz.io import read_parquet_metadata
-    from photoz.resample.cubes import ResampleParams, read_cubes, resample_partition, write_cubes
+    from photoz.resample.cubes import ResampleParams, resample_partition
     from photoz.synthetic.render import FrameRenderer
     from photoz.synthetic.survey import geometry_from_description
+    from photoz.tables import read_cubes, read_table_metadata, write_cubes
 
     cfg = small_config(n_galaxies=60, seed=41, reference_size=300)
     cfg["synthetic"].update(frame_width=512, frame_height=372, deep_epochs=3)
     run_query_catalog(cfg, tmp_path / "c.parquet", tmp_path / "r.parquet")
     catalog = pd.read_parquet(tmp_path / "c.parquet")
-    meta = read_parquet_metadata(tmp_path / "c.parquet")
+    meta = read_table_metadata(tmp_path / "c.parquet")
     geo = geometry_from_description(meta["synthetic"])
     galaxies = pd.concat([catalog[catalog["sim_region"] == "deep"].head(3), catalog.tail(2)])
     index = index_synthetic(galaxies, geo, 12, str(tmp_path / "part"), "http://sas")

@@ -16,7 +16,7 @@ from photoz.catalog.selection import (
     apply_selection,
     reject_incomplete,
 )
-from photoz.io import read_parquet_metadata
+from photoz.tables import read_table_metadata
 
 
 def _recorded() -> pd.DataFrame:
@@ -86,7 +86,7 @@ def test_file_backend_reads_a_casjobs_export_with_sdss_names(tmp_path):
     np.testing.assert_allclose(
         np.sort(cat["dered_petro_r"]), np.sort(np.delete(df["dered_petro_r"].to_numpy(), 5)), atol=2e-6
     )
-    assert read_parquet_metadata(tmp_path / "cat.parquet")["file"] == str(path)
+    assert read_table_metadata(tmp_path / "cat.parquet")["file"] == str(path)
 
 
 def test_file_backend_rejects_rows_missing_required_values(tmp_path):

@@ -18,12 +18,13 @@ from conftest import REPO, small_config, snakemake_command
 from cube_factory import build_dataset, write_random_partitions
 
 from photoz.metrics.pdf import bin_midpoints, crps, pdf_mean, pdf_width68, pit
-from photoz.models.ensemble import ensemble_method, read_photoz
+from photoz.models.ensemble import ensemble_method
 from photoz.models.knn import knn_photoz
 from photoz.models.member import TrainParams
 from photoz.models.networks import build_network, input_size
-from photoz.models.predict import predict_fold, read_pdfs
+from photoz.models.predict import predict_fold
 from photoz.models.train import train_member
+from photoz.tables import read_pdfs, read_photoz
 
 TRAIN = {
     "network": "p19_tiny",
@@ -247,7 +248,7 @@ def test_lin2022_steps_train_predict_and_ensemble(dataset, tmp_path):
     from photoz.lin2022.heads import HeadParams, train_heads
     from photoz.models.member import load_member
     from photoz.models.networks import REPRESENTATION
-    from photoz.models.predict import read_pdf_range
+    from photoz.tables import read_pdf_range
 
     dataset_dir, _ = dataset
     manifest, catalog_path = str(dataset_dir / "manifest.tsv"), str(dataset_dir / "catalog.parquet")

@@ -21,10 +21,8 @@ from scipy.stats import spearmanr
 from photoz.dataset.shards import verify_manifest
 from photoz.evaluation.report import FIGURES
 from photoz.evaluation.stage import read_metrics
-from photoz.io import read_parquet_metadata
-from photoz.models.ensemble import read_photoz
-from photoz.resample.cubes import read_cubes
 from photoz.synthetic.galaxies import frame_flux
+from photoz.tables import read_cubes, read_photoz, read_table_metadata
 
 BIN = Path(sys.executable).parent
 SCRIPTS = sorted((REPO / "workflow" / "scripts").glob("[a-z]*.py"))
@@ -124,7 +122,7 @@ def test_end_to_end_tiny_run(tiny_run):
 
     catalog = pd.read_parquet(tmp_path / "results/catalog/catalog.parquet")
     assert len(catalog) == 240
-    meta = read_parquet_metadata(tmp_path / "results/catalog/catalog.parquet")
+    meta = read_table_metadata(tmp_path / "results/catalog/catalog.parquet")
     assert meta["synthetic"]["config"]["seed"] == 5
     summary = pd.read_csv(tmp_path / "results/catalog/partitions.tsv", sep="\t")
     assert summary["n_galaxies"].sum() == 240 and summary["n_galaxies"].max() <= 90

@@ -22,6 +22,10 @@ ASINH_SOFTENING: dict[str, float] = {
     "z": 7.4e-10,
 }
 
+#: Side of a galaxy cutout in pixels (P19: 64 x 64) and the shape of a cube.
+CUTOUT_SIZE: int = 64
+CUBE_SHAPE: tuple[int, int, int] = (len(BANDS), CUTOUT_SIZE, CUTOUT_SIZE)
+
 #: Nominal SDSS pixel scale, arcsec per pixel.
 PIXEL_SCALE_ARCSEC: float = 0.396
 

@@ -1,6 +1,9 @@
 """Atomic file output: write to a temporary name in the same directory, then rename.
 
-An interrupted job therefore never leaves a file that looks complete.
+An interrupted job therefore never leaves a file that looks complete. Files get the
+permissions of the user's umask (0644 by default), not the 0600 of a temporary file,
+so results on a shared filesystem stay readable by the group. Tables (Parquet with
+array columns and metadata) are written by :mod:`photoz.tables` through this module.
 """
 
 from __future__ import annotations
@@ -12,54 +15,47 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-METADATA_KEY = b"photoz"
+# read once, at import (os.umask can only be read by setting it)
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
-@contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` on success."""
+def temp_path_beside(path: str | os.PathLike) -> Path:
+    """A new, empty temporary file in ``path``'s directory (created if needed)."""
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
     os.close(fd)
-    tmp_path = Path(tmp)
+    return Path(tmp)
+
+
+def publish(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
+    """Give the finished temporary file ``tmp`` the umask's permissions and rename it
+    onto ``path`` (atomic on POSIX)."""
+    os.chmod(tmp, 0o666 & ~_UMASK)
+    os.replace(tmp, path)
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; publish it as ``path`` on success."""
+    tmp_path = temp_path_beside(path)
     try:
         yield tmp_path
-        os.replace(tmp_path, final)
+        publish(tmp_path, path)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
 
 
-def write_parquet(df: pd.DataFrame, path: str | os.PathLike, metadata: dict | None = None) -> None:
-    """Write ``df`` to Parquet atomically, with ``metadata`` as JSON under key ``photoz``."""
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    if metadata is not None:
-        meta = dict(table.schema.metadata or {})
-        meta[METADATA_KEY] = json.dumps(metadata, sort_keys=True, default=_json_default).encode()
-        table = table.replace_schema_metadata(meta)
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
-
-
 def write_json(document: dict, path: str | os.PathLike) -> None:
     """Write ``document`` as JSON atomically."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(document, default=_json_default))
+        tmp.write_text(json.dumps(document, default=json_default))
 
 
-def read_parquet_metadata(path: str | os.PathLike) -> dict:
-    """The ``photoz`` metadata dictionary stored by :func:`write_parquet` ({} if none)."""
-    meta = pq.read_schema(path).metadata or {}
-    raw = meta.get(METADATA_KEY)
-    return json.loads(raw) if raw else {}
-
-
-def _json_default(obj):
+def json_default(obj):
+    """JSON encoding of numpy scalars (``json.dumps(..., default=json_default)``)."""
     if hasattr(obj, "item"):
         return obj.item()
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..tables import read_table_metadata, write_table
 from .config import FromConfig
-from .io import read_parquet_metadata, write_parquet
 from .skycells import sky_cells
 
 HILBERT_BITS = 16
@@ -92,7 +92,7 @@ def plan_partitions(catalog_path: str | Path, out_dir: str | Path, params: Parti
     temporary name and renamed, so a half-planned directory never looks complete.
     """
     catalog = pd.read_parquet(catalog_path)
-    meta = read_parquet_metadata(catalog_path)
+    meta = read_table_metadata(catalog_path)
     parts = assign_partitions(catalog, params)
     out_dir = Path(out_dir)
     tmp_dir = out_dir.with_name(f".{out_dir.name}.tmp")
@@ -103,7 +103,7 @@ def plan_partitions(catalog_path: str | Path, out_dir: str | Path, params: Parti
     for k in range(int(parts.max()) + 1 if len(parts) else 0):
         name = partition_name(k)
         sub = catalog[parts == k].reset_index(drop=True)
-        write_parquet(sub, tmp_dir / f"{name}.parquet", {"partition": name, "catalog": meta})
+        write_table(sub, tmp_dir / f"{name}.parquet", {"partition": name, "catalog": meta})
     if out_dir.exists():
         for f in out_dir.iterdir():
             f.unlink()

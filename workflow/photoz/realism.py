@@ -1,4 +1,4 @@
-"""How far the synthetic sky is from real SDSS galaxies: statistics of photometry, colours and redshifts on matched samples.
+"""How far the synthetic sky is from real SDSS galaxies, on matched samples.
 
 Both samples get the same MGS-like selection (dereddened Petrosian r <= 17.77,
 0 < z <= 0.4) and the same size. Statistics: the project's kNN photometry baseline

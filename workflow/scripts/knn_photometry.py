@@ -18,8 +18,8 @@ import _bootstrap  # noqa: F401  (puts workflow/ on sys.path)
 import pandas as pd
 
 from photoz.cli import add_config_arguments, resolve_config, setup_logging
-from photoz.models.ensemble import write_photoz
 from photoz.models.knn import knn_photoz
+from photoz.tables import write_photoz
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         table = knn_photoz(pd.read_parquet(args.dataset_catalog), k, training["n_bins"], training["z_max"])
     except ValueError as exc:
         sys.exit(f"knn_photometry: {exc}")
-    write_photoz(table, args.out, {"method": "knn", "k": k, "z_min": 0.0, "z_max": training["z_max"]})
+    meta = {"method": "knn", "k": k, "z_min": 0.0, "z_max": training["z_max"], "point_estimate": "mean"}
+    write_photoz(table, args.out, meta)
     return 0
 
 

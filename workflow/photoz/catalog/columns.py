@@ -13,6 +13,8 @@ import pandas as pd
 from ..constants import BANDS, SDSS_MISSING
 
 ID_COLUMNS = ["objid", "specobjid"]
+# CAS types: objID bigint (signed), specObjID numeric(20) (BOSS ids exceed 2**63)
+ID_DTYPES = {"objid": np.int64, "specobjid": np.uint64}
 REQUIRED_COLUMNS: list[str] = [
     *ID_COLUMNS,
     "ra",
@@ -61,9 +63,9 @@ def normalise_columns(df: pd.DataFrame) -> pd.DataFrame:
         dered, mag, ext = f"dered_petro_{b}", f"petromag_{b}", f"extinction_{b}"
         if dered not in df and mag in df and ext in df:
             df[dered] = df[mag] - df[ext]
-    for col in ID_COLUMNS:
-        if col in df and df[col].dtype != np.uint64 and df[col].notna().all():
-            df[col] = df[col].astype(np.uint64)
+    for col, dtype in ID_DTYPES.items():
+        if col in df and df[col].dtype != dtype and df[col].notna().all():
+            df[col] = df[col].astype(dtype)
     return df
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..io import write_parquet
+from ..tables import write_table
 from .selection import CatalogError, SelectionParams, apply_selection, passes_selection, reject_incomplete
 from .sql import render_sql
 
@@ -98,7 +98,7 @@ def run_query_catalog(cfg: dict[str, Any], out_catalog: str | Path, out_rejected
         "seed": provenance.pop("seed", None),
         **provenance,
     }
-    write_parquet(kept, out_catalog, meta)
-    write_parquet(rejected.reset_index(drop=True), out_rejected, {"backend": ccfg["backend"]})
+    write_table(kept, out_catalog, meta)
+    write_table(rejected.reset_index(drop=True), out_rejected, {"backend": ccfg["backend"]})
     log.info("catalog: %d galaxies written to %s (%d rejected)", len(kept), out_catalog, len(rejected))
     return meta

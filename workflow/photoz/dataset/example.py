@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..constants import BANDS
+from ..constants import CUBE_SHAPE
 
-CUTOUT = 64
-CUBE_SHAPE = (len(BANDS), CUTOUT, CUTOUT)
 CUBE_SIZE = int(np.prod(CUBE_SHAPE))
 INT_FEATURES = ("objid", "fold", "validation")
 FLOAT_FEATURES = ("ebv", "z", "r")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import pyarrow.parquet as pq
 
 from ..constants import BANDS
 from ..errors import DatasetError  # noqa: F401  (raised here; re-exported)
-from ..io import atomic_path
+from ..io import atomic_path, publish, temp_path_beside
 from .example import CUBE_SHAPE, CUBE_SIZE, encode_example
 
 ROLES = ("train", "valid")
@@ -49,13 +48,6 @@ def sha256_of(path: str | os.PathLike) -> str:
     """Hex SHA-256 of a file."""
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
-def _temp_beside(final: Path) -> Path:
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
-    os.close(fd)
-    return Path(tmp)
 
 
 @dataclass
@@ -115,7 +107,7 @@ class ShardStream:
         self._pq_writer.close()
         tf_tmp, tf_final, pq_tmp, pq_final = self._paths
         for tmp, final, fmt in ((tf_tmp, tf_final, "tfrecord"), (pq_tmp, pq_final, "parquet")):
-            os.replace(tmp, final)
+            publish(tmp, final)
             self.manifest.append(
                 {
                     "path": os.path.relpath(final, self.manifest_dir),
@@ -148,7 +140,7 @@ class ShardStream:
         name = self.name(self._shard)
         tf_final = self.shards_dir / f"{name}.tfrecord"
         pq_final = self.parquet_dir / f"{name}.parquet"
-        tf_tmp, pq_tmp = _temp_beside(tf_final), _temp_beside(pq_final)
+        tf_tmp, pq_tmp = temp_path_beside(tf_final), temp_path_beside(pq_final)
         self._paths = (tf_tmp, tf_final, pq_tmp, pq_final)
         self._tf_writer = tf.io.TFRecordWriter(str(tf_tmp))
         # Snappy halves real cubes (weight maps compress well). Dictionary encoding and

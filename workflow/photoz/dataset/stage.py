@@ -21,8 +21,7 @@ from tqdm import tqdm
 
 from ..constants import BANDS
 from ..errors import DatasetInputError  # noqa: F401  (raised here; re-exported)
-from ..io import write_parquet
-from ..resample.cubes import read_cubes
+from ..tables import read_cubes, write_table
 from .folds import assign_folds, hash_objids, select_validation
 from .shards import ROLES, ShardStream, write_manifest
 
@@ -173,7 +172,7 @@ def run_build_dataset(
         "shard_bytes": int(manifest["n_bytes"].sum()),
         "labels": LABEL_COLUMNS,
     }
-    write_parquet(catalog.drop(columns=["cube_file"]), out_catalog, metadata)
+    write_table(catalog.drop(columns=["cube_file"]), out_catalog, metadata)
     for row in excluded.itertuples():
         log.warning("galaxy %s is not a training example: %s", row.objid, row.exclude_reason)
     log.info(

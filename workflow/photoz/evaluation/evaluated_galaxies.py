@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..models.ensemble import read_photoz
+from ..tables import read_photoz
 
 CATALOG_METHOD = "catalog"  # the catalog's own photo-z column (SDSS Photoz table analogue)
 CATALOG_PHOTOZ_COLUMN = "zphot"
@@ -37,7 +37,7 @@ def galaxy_properties(dataset_catalog: pd.DataFrame) -> pd.DataFrame:
             "snr_r": np.where(err > 0, 2.5 / np.log(10) / np.where(err > 0, err, 1.0), np.inf),
             "deep": in_stripe82(cat["ra"], cat["dec"]),
         },
-        index=pd.Index(cat["objid"].to_numpy(np.uint64), name="objid"),
+        index=pd.Index(cat["objid"].to_numpy(np.int64), name="objid"),
     )
 
 
@@ -48,7 +48,7 @@ def catalog_method(dataset_catalog: pd.DataFrame) -> pd.DataFrame:
     usable = dataset_catalog[dataset_catalog["in_dataset"]]
     return pd.DataFrame(
         {
-            "objid": usable["objid"].to_numpy(np.uint64),
+            "objid": usable["objid"].to_numpy(np.int64),
             "fold": usable["fold"].to_numpy(np.int8),
             "z_spec": usable["z"].to_numpy(np.float64),
             "z_phot": usable[CATALOG_PHOTOZ_COLUMN].to_numpy(np.float64),
@@ -66,14 +66,14 @@ def load_methods(photoz_files: dict[str, str], dataset_catalog_path: str) -> dic
         bad = ~np.isfinite(table["z_phot"].to_numpy(np.float64))
         if bad.any():
             raise ValueError(f"method {name}: galaxy {table['objid'][bad].iloc[0]} has a non-finite z_phot")
-    common = set.intersection(*(set(t["objid"].astype(np.uint64)) for t in tables.values()))
+    common = set.intersection(*(set(t["objid"].astype(np.int64)) for t in tables.values()))
     if not common:
         raise ValueError(f"the methods {sorted(tables)} share no galaxy")
-    order = np.sort(np.fromiter(common, np.uint64))
+    order = np.sort(np.fromiter(common, np.int64))
     props = galaxy_properties(catalog)
     out = {}
     for name, table in tables.items():
-        table = table.set_index(table["objid"].astype(np.uint64)).loc[order].reset_index(drop=True)
+        table = table.set_index(table["objid"].astype(np.int64)).loc[order].reset_index(drop=True)
         out[name] = pd.concat([table, props.loc[order].reset_index(drop=True)], axis=1)
         out[name].attrs = dict(tables[name].attrs)  # pdf_range of the PDFs
     return out

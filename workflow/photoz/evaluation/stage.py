@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io import atomic_path, read_parquet_metadata
+from ..io import atomic_path
+from ..tables import read_table_metadata
 from .evaluated_galaxies import load_methods
 from .summary import diagnostics, fold_table, subset_table
 
@@ -31,7 +32,7 @@ BINNED = ("residual_vs_zspec", "residual_vs_zphot", "sigma_mad_vs_r", "sigma_mad
 
 def provenance(catalog_path: str) -> dict:
     """Where the data come from, from the catalog's Parquet metadata."""
-    meta = read_parquet_metadata(catalog_path)
+    meta = read_table_metadata(catalog_path)
     return {
         "backend": meta.get("backend"),
         "synthetic": meta.get("backend") == "synthetic",

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from ..io import write_parquet
+from ..tables import write_table
 from .download import DownloadParams, download_many
 
 log = logging.getLogger(__name__)
@@ -144,5 +144,5 @@ def fetch_partition(
     log.info("frames: %s", counts)
     for row in manifest[manifest["status"] == "failed"].itertuples(index=False):
         log.error("frame %s failed: %s", row.url, row.reason)
-    write_parquet(manifest, manifest_path, {"counts": counts})
+    write_table(manifest, manifest_path, {"counts": counts})
     return manifest

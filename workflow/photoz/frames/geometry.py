@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..constants import PIXEL_SCALE_ARCSEC
+from ..constants import CUTOUT_SIZE, PIXEL_SCALE_ARCSEC
 
-CUTOUT_SIZE = 64
 LANCZOS_HALF_WIDTH = 3
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..constants import BANDS, PIXEL_SCALE_ARCSEC
+from ..constants import BANDS, CUTOUT_SIZE, PIXEL_SCALE_ARCSEC
 from ..synthetic.footprint import SurveyGeometry, radec_to_gc
 from ..synthetic.survey import geometry_from_description
-from .geometry import CUTOUT_SIZE, LANCZOS_HALF_WIDTH, cutout_corners, frame_overlaps
+from .geometry import LANCZOS_HALF_WIDTH, cutout_corners, frame_overlaps
 from .sas import SAS_SUFFIX, SYNTHETIC_SUFFIX, frame_relpath, frame_url
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def index_synthetic(
 
 def _finish(rows: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=INDEX_COLUMNS)
-    df["objid"] = df["objid"].astype(np.uint64)
+    df["objid"] = df["objid"].astype(np.int64)
     for col in ("run", "rerun", "camcol", "field"):
         df[col] = df[col].astype(np.int64)
     band_order = {b: k for k, b in enumerate(BANDS)}

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..io import read_parquet_metadata, write_parquet
+from ..tables import read_table_metadata, write_table
 from .cas_fields import FieldQueryParams, query_fields
 from .download import DownloadParams
 from .fetch import fetch_partition, synthetic_cache_name
@@ -33,7 +33,7 @@ def run_index_frames(
 ) -> pd.DataFrame:
     """Index every frame of every band overlapping each galaxy of a partition."""
     partition = pd.read_parquet(partition_path)
-    meta = read_parquet_metadata(partition_path)["catalog"]
+    meta = read_table_metadata(partition_path)["catalog"]
     release = int(cfg["catalog"]["data_release"])
     backend = "synthetic" if is_synthetic(meta) else "sas"
 
@@ -50,7 +50,7 @@ def run_index_frames(
             "%d galaxies have no overlapping frame in any band: %s", len(missing), sorted(missing)[:10]
         )
     per_galaxy = index.groupby("objid").size()
-    write_parquet(
+    write_table(
         index,
         out_index,
         {
@@ -74,7 +74,7 @@ def run_fetch_frames(
 ) -> pd.DataFrame:
     """Render or download a partition's frames; write the manifest."""
     index = pd.read_parquet(index_path)
-    meta = read_parquet_metadata(catalog_path)
+    meta = read_table_metadata(catalog_path)
     shared = None if cfg["frames"]["temporary"] else shared_cache_root(cfg, meta)
     if is_synthetic(meta):
         from ..synthetic.render import FrameRenderer

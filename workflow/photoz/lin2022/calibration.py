@@ -176,12 +176,13 @@ def calibrate_method(
     offset and z_phot (the table's point estimate) moved by the offset, written like any
     method.
     Cells: z_phot bins of ``z_width`` on [0, z_max] (beyond: the end bins) x r rows."""
-    from ..models.ensemble import read_photoz, summarise, write_photoz
+    from ..models.ensemble import summarise
+    from ..tables import read_photoz, write_photoz
 
     table = read_photoz(photoz_path)
     pdf_min, pdf_max = table.attrs["pdf_range"]
     catalog = pd.read_parquet(dataset_catalog, columns=["objid", "dered_petro_r"])
-    r = catalog.set_index(catalog["objid"].astype(np.uint64))["dered_petro_r"]
+    r = catalog.set_index(catalog["objid"].astype(np.int64))["dered_petro_r"]
     missing = ~table["objid"].isin(r.index)
     if missing.any():
         raise ValueError(

@@ -140,7 +140,7 @@ def pre_estimates(prediction_files: list[str], objids: np.ndarray) -> np.ndarray
     ``objids``, from step 2's out-of-fold predictions (every galaxy predicted by the
     fold model that did not train on it)."""
     from ..metrics.pdf import pdf_mode
-    from ..models.predict import read_pdf_range, read_pdfs
+    from ..tables import read_pdf_range, read_pdfs
 
     found = {}
     for path in prediction_files:

@@ -8,18 +8,13 @@ the prediction files). Output per galaxy: objid, fold, z_spec, z_phot, pdf,
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from ..io import atomic_path
 from ..metrics.pdf import crps, pdf_width68, pit, point_estimate
-from .predict import read_pdf_range, read_pdfs, read_point_estimate
+from ..tables import OBJID_DTYPE, read_pdf_range, read_pdfs, read_point_estimate, write_photoz
 
 _FOLD_MEMBER = re.compile(r"fold(\d+)/member(\d+)\.parquet$")
 
@@ -31,7 +26,7 @@ def summarise(
     z_phot the PDF's ``estimator``, see :func:`photoz.metrics.pdf.point_estimate`)."""
     table = pd.DataFrame(
         {
-            "objid": np.asarray(objids, dtype=np.uint64),
+            "objid": np.asarray(objids, dtype=OBJID_DTYPE),
             "fold": np.asarray(fold, dtype=np.int8),
             "z_spec": np.asarray(z_spec, dtype=np.float64),
             "z_phot": point_estimate(pdf, estimator, z_max, z_min),
@@ -43,38 +38,8 @@ def summarise(
     table["pdf"] = list(np.asarray(pdf, dtype=np.float32))
     if member_zphot is not None:
         table["z_phot_members"] = list(np.asarray(member_zphot, dtype=np.float32))
+    table.attrs.update(pdf_range=(float(z_min), float(z_max)), point_estimate=estimator)
     return table
-
-
-def write_photoz(table: pd.DataFrame, path: str | Path, metadata: dict) -> None:
-    """Write a photo-z table (pdf as a fixed-size float32 list) atomically."""
-    n_bins = len(table["pdf"].iloc[0])
-    arrays = {c: pa.array(table[c].to_numpy()) for c in table.columns if c not in ("pdf", "z_phot_members")}
-    arrays["pdf"] = pa.FixedSizeListArray.from_arrays(pa.array(np.stack(table["pdf"]).ravel()), n_bins)
-    if "z_phot_members" in table:
-        members = np.stack(table["z_phot_members"])
-        arrays["z_phot_members"] = pa.FixedSizeListArray.from_arrays(
-            pa.array(members.ravel()), members.shape[1]
-        )
-    out = pa.table(arrays).replace_schema_metadata({b"photoz": json.dumps(metadata).encode()})
-    with atomic_path(path) as tmp:
-        pq.write_table(out, tmp)
-
-
-def read_photoz(path: str | Path) -> pd.DataFrame:
-    """A photo-z table with ``pdf`` (and ``z_phot_members``) as 2-D numpy rows; the PDFs'
-    redshift range in ``attrs["pdf_range"]`` (z_min, z_max), the z_phot estimator in
-    ``attrs["point_estimate"]``."""
-    table = pq.read_table(path)
-    meta = json.loads((table.schema.metadata or {}).get(b"photoz", b"{}"))
-    df = table.drop([c for c in ("pdf", "z_phot_members") if c in table.column_names]).to_pandas()
-    for name in ("pdf", "z_phot_members"):
-        if name in table.column_names:
-            col = table.column(name).combine_chunks()
-            df[name] = list(col.flatten().to_numpy().reshape(len(df), col.type.list_size))
-    df.attrs["pdf_range"] = (float(meta.get("z_min", 0.0)), float(meta.get("z_max", 0.4)))
-    df.attrs["point_estimate"] = meta.get("point_estimate", "mean")
-    return df
 
 
 def ensemble_method(prediction_files: list[str], dataset_catalog: str, out_path: str) -> pd.DataFrame:

@@ -27,10 +27,10 @@ import keras
 import numpy as np
 from keras import layers
 
+from ..constants import CUTOUT_SIZE
 from .channels import N_CHANNELS
 
 N_BANDS = 5
-CUTOUT = 64
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class NetworkSpec:
     conv1: int
     inceptions: tuple[tuple[int, int], ...]
     dense: int
-    crop: int = CUTOUT  # central crop fed to the network (pixels)
+    crop: int = CUTOUT_SIZE  # central crop fed to the network (pixels)
 
 
 NETWORKS: dict[str, NetworkSpec] = {

@@ -6,48 +6,11 @@ Also usable on any cube files (a trained ensemble applied to new galaxies): see
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from ..io import atomic_path
+from ..tables import read_cubes, write_pdfs
 from .member import configure_tensorflow, load_member, pdf_range
-
-
-def read_pdf_range(path: str | Path) -> tuple[float, float]:
-    """(z_min, z_max) of a prediction file of :func:`write_pdfs`."""
-    meta = json.loads(pq.read_schema(path).metadata[b"photoz"])
-    return float(meta.get("z_min", 0.0)), float(meta["z_max"])
-
-
-def read_point_estimate(path: str | Path) -> str:
-    """The point estimate ("mean" or "mode") of a prediction file's PDFs."""
-    return json.loads(pq.read_schema(path).metadata[b"photoz"]).get("point_estimate", "mean")
-
-
-def write_pdfs(objids: np.ndarray, pdfs: np.ndarray, path: str | Path, metadata: dict) -> None:
-    """objid + pdf (fixed-size float32 list) to Parquet, atomically."""
-    n_bins = pdfs.shape[1]
-    table = pa.table(
-        {
-            "objid": pa.array(np.asarray(objids, dtype=np.int64)),
-            "pdf": pa.FixedSizeListArray.from_arrays(pa.array(pdfs.ravel().astype(np.float32)), n_bins),
-        }
-    )
-    table = table.replace_schema_metadata({b"photoz": json.dumps(metadata).encode()})
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
-
-
-def read_pdfs(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """(objid, pdf (N, n_bins)) from a file of :func:`write_pdfs`."""
-    table = pq.read_table(path)
-    pdf = table.column("pdf").combine_chunks()
-    return table.column("objid").to_numpy(), pdf.flatten().to_numpy().reshape(len(table), pdf.type.list_size)
 
 
 def predict_fold(member_dir: str, manifest_path: str, fold: int, out_path: str, threads: int = 0) -> int:
@@ -68,7 +31,6 @@ def predict_cubes(member_dir: str, catalog: pd.DataFrame, cube_files: list[str],
     import tensorflow as tf
 
     from ..dataset.reader import apply_pixel_transform
-    from ..resample.cubes import read_cubes
     from .networks import input_size, output_pdf
 
     configure_tensorflow(0, deterministic=True)

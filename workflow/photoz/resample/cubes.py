@@ -22,19 +22,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from astropy.io import fits
 from astropy.wcs import WCS
 from tqdm import tqdm
 
-from ..constants import BANDS
+from ..constants import BANDS, CUTOUT_SIZE
 from ..frames.reader import background_rms, read_frame
-from ..io import atomic_path
-from .lanczos import CUTOUT_SIZE, combine, frame_covers, resample_frame
+from ..tables import OBJID_DTYPE
+from .lanczos import combine, frame_covers, resample_frame
 
 log = logging.getLogger(__name__)
-CUBE_LEN = len(BANDS) * CUTOUT_SIZE * CUTOUT_SIZE
 
 
 @dataclass(frozen=True)
@@ -130,39 +127,8 @@ def resample_partition(
                     else:
                         reason = "no frame overlaps the cutout"
                     missing.append({"objid": objid, "band": band, "reason": reason})
-    table = pd.DataFrame({"objid": objids.astype(np.uint64)})
+    table = pd.DataFrame({"objid": objids.astype(OBJID_DTYPE)})
     for b, band in enumerate(BANDS):
         table[f"n_frames_{band}"] = n_frames[:, b]
     table["flags"] = flags
     return table, cubes, weights, pd.DataFrame(missing, columns=["objid", "band", "reason"])
-
-
-def write_cubes(
-    table: pd.DataFrame, cubes: np.ndarray, weights: np.ndarray, path: str | Path, metadata: dict
-) -> None:
-    """Write the cube table (cube and weight as fixed-size float32 lists) atomically."""
-    import json
-
-    arrays = {c: pa.array(table[c].to_numpy()) for c in table.columns}
-    for name, data in (("cube", cubes), ("weight", weights)):
-        flat = pa.array(np.ascontiguousarray(data, dtype=np.float32).ravel(), type=pa.float32())
-        arrays[name] = pa.FixedSizeListArray.from_arrays(flat, CUBE_LEN)
-    order = ["objid", "cube", "weight", *[f"n_frames_{b}" for b in BANDS], "flags"]
-    out = pa.table({c: arrays[c] for c in order})
-    meta = {
-        b"photoz": json.dumps(
-            {**metadata, "cube_shape": [len(BANDS), CUTOUT_SIZE, CUTOUT_SIZE], "band_order": list(BANDS)}
-        ).encode()
-    }
-    out = out.replace_schema_metadata(meta)
-    with atomic_path(path) as tmp:
-        pq.write_table(out, tmp)
-
-
-def read_cubes(path: str | Path) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """(table without the arrays, cubes (N, 5, 64, 64), weights (N, 5, 64, 64))."""
-    t = pq.read_table(path)
-    shape = (-1, len(BANDS), CUTOUT_SIZE, CUTOUT_SIZE)
-    cubes = t.column("cube").combine_chunks().flatten().to_numpy().reshape(shape)
-    weights = t.column("weight").combine_chunks().flatten().to_numpy().reshape(shape)
-    return t.drop(["cube", "weight"]).to_pandas(), cubes, weights

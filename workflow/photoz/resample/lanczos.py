@@ -24,10 +24,10 @@ import warnings
 
 import numpy as np
 
+from ..constants import CUTOUT_SIZE
 from ..frames.geometry import gnomonic_to_sky
 from ..frames.reader import background_rms
 
-CUTOUT_SIZE = 64
 OUTPUT_SCALE_DEG = 0.396 / 3600.0
 
 

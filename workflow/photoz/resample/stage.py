@@ -8,7 +8,8 @@ from typing import Any
 import pandas as pd
 
 from ..io import atomic_path
-from .cubes import ResampleParams, resample_partition, write_cubes
+from ..tables import write_cubes
+from .cubes import ResampleParams, resample_partition
 
 log = logging.getLogger(__name__)
 
