@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
-from photoz.catalog.query import run_query_catalog  # noqa: E402
+from photoz.catalog.query import query_catalog  # noqa: E402
 from photoz.config import load_config  # noqa: E402
 from photoz.partitions import PartitionParams, plan_partitions  # noqa: E402
 
@@ -43,7 +43,7 @@ def main() -> int:
             cfg["catalog"]["sql_template"] = str(REPO / "resources/sql/p19_mgs.sql")
             cat = Path(tmp) / f"cat{n}.parquet"
             t0 = time.perf_counter()
-            run_query_catalog(cfg, cat, Path(tmp) / f"rej{n}.parquet")
+            query_catalog(cfg, cat, Path(tmp) / f"rej{n}.parquet")
             dt = time.perf_counter() - t0
             print(f"{'query_catalog (synthetic)':<26}{n:>10}{dt:>10.2f}{n / dt:>12.0f}{peak_rss_mb():>13.0f}")
             t0 = time.perf_counter()

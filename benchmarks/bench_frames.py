@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 sys.path.insert(0, str(REPO / "tests"))
 
-from photoz.catalog.query import run_query_catalog  # noqa: E402
+from photoz.catalog.query import query_catalog  # noqa: E402
 from photoz.config import load_config  # noqa: E402
 from photoz.frames.download import DownloadParams, download_many  # noqa: E402
 from photoz.frames.sas import frame_relpath  # noqa: E402
@@ -44,7 +44,7 @@ def bench_render(n_frames: int, tmp: Path) -> None:
     cfg = load_config(REPO / "config.yaml")
     cfg["synthetic"].update(n_galaxies=1500, reference_size=2000)
     cfg["catalog"]["sql_template"] = str(REPO / "resources/sql/p19_mgs.sql")
-    run_query_catalog(cfg, tmp / "cat.parquet", tmp / "rej.parquet")
+    query_catalog(cfg, tmp / "cat.parquet", tmp / "rej.parquet")
     meta = read_table_metadata(tmp / "cat.parquet")
     catalog = pd.read_parquet(tmp / "cat.parquet")
     renderer = FrameRenderer(geometry_from_description(meta["synthetic"]), catalog, meta["seed"])

@@ -12,7 +12,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
-from photoz.catalog.query import run_query_catalog  # noqa: E402
+from photoz.catalog.query import query_catalog  # noqa: E402
 from photoz.config import load_config  # noqa: E402
 from photoz.tables import read_table_metadata  # noqa: E402
 
@@ -52,6 +52,6 @@ def survey_catalog(tmp_path_factory) -> tuple[pd.DataFrame, dict, Path]:
     cfg = small_config(n_galaxies=SURVEY_SIZE, seed=20190101, reference_size=5000)
     # Pinned (not the default config's) so partition tests see a fixed sky density.
     cfg["synthetic"].update(density_boost=20.0, deep_epochs=8)
-    run_query_catalog(cfg, out / "catalog.parquet", out / "rejected.parquet")
+    query_catalog(cfg, out / "catalog.parquet", out / "rejected.parquet")
     path = out / "catalog.parquet"
     return pd.read_parquet(path), read_table_metadata(path), path

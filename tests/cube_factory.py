@@ -72,10 +72,10 @@ def _dataset_outputs(out: Path) -> dict[str, str]:
 
 def build_dataset(cfg: dict, catalog: Path, cubes: list[Path], out: Path) -> pd.DataFrame:
     """Run build_dataset in this process, outputs under ``out`` (manifest: out/manifest.tsv)."""
-    from photoz.dataset.stage import run_build_dataset
+    from photoz.dataset.stage import build_dataset
 
     outputs = _dataset_outputs(out)
-    return run_build_dataset(
+    return build_dataset(
         cfg,
         str(catalog),
         [str(c) for c in cubes],

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from conftest import small_config
 
-from photoz.catalog.query import run_query_catalog
+from photoz.catalog.query import query_catalog
 from photoz.constants import EXTINCTION_COEFF
 from photoz.frames.geometry import gnomonic_to_sky
 from photoz.frames.index import index_synthetic
@@ -24,7 +24,7 @@ def small_survey(tmp_path_factory):
     out = tmp_path_factory.mktemp("frames")
     cfg = small_config(n_galaxies=200, seed=21, reference_size=500)
     cfg["synthetic"].update(frame_width=512, frame_height=372, density_boost=50.0, deep_epochs=3)
-    run_query_catalog(cfg, out / "cat.parquet", out / "rej.parquet")
+    query_catalog(cfg, out / "cat.parquet", out / "rej.parquet")
     meta = read_table_metadata(out / "cat.parquet")
     return pd.read_parquet(out / "cat.parquet"), meta, geometry_from_description(meta["synthetic"]), out
 

@@ -155,7 +155,7 @@ def test_point_source_lands_on_the_central_corner_and_moves_with_offsets(tmp_pat
 def test_flux_of_an_isolated_galaxy_is_conserved(tmp_path):
     from conftest import small_config
 
-    from photoz.catalog.query import run_query_catalog
+    from photoz.catalog.query import query_catalog
     from photoz.synthetic.galaxies import frame_flux
     from photoz.synthetic.render import FrameKey, FrameRenderer
     from photoz.synthetic.survey import geometry_from_description
@@ -163,7 +163,7 @@ def test_flux_of_an_isolated_galaxy_is_conserved(tmp_path):
 
     cfg = small_config(n_galaxies=120, seed=31, reference_size=400)
     cfg["synthetic"].update(frame_width=512, frame_height=372)
-    run_query_catalog(cfg, tmp_path / "c.parquet", tmp_path / "r.parquet")
+    query_catalog(cfg, tmp_path / "c.parquet", tmp_path / "r.parquet")
     catalog = pd.read_parquet(tmp_path / "c.parquet")
     meta = read_table_metadata(tmp_path / "c.parquet")
     geo = geometry_from_description(meta["synthetic"])
@@ -229,7 +229,7 @@ def test_partition_cubes_with_both_backends_agree(tmp_path):
     """resample_partition end to end on rendered frames: lanczos and swarp backends."""
     from conftest import small_config
 
-    from photoz.catalog.query import run_query_catalog
+    from photoz.catalog.query import query_catalog
     from photoz.frames.fetch import fetch_partition
     from photoz.frames.index import index_synthetic
     from photoz.resample.cubes import ResampleParams, resample_partition
@@ -239,7 +239,7 @@ def test_partition_cubes_with_both_backends_agree(tmp_path):
 
     cfg = small_config(n_galaxies=60, seed=41, reference_size=300)
     cfg["synthetic"].update(frame_width=512, frame_height=372, deep_epochs=3)
-    run_query_catalog(cfg, tmp_path / "c.parquet", tmp_path / "r.parquet")
+    query_catalog(cfg, tmp_path / "c.parquet", tmp_path / "r.parquet")
     catalog = pd.read_parquet(tmp_path / "c.parquet")
     meta = read_table_metadata(tmp_path / "c.parquet")
     geo = geometry_from_description(meta["synthetic"])

@@ -9,7 +9,7 @@ from conftest import small_config
 from test_skyserver import DATA
 
 from photoz.catalog.filebackend import read_user_catalog
-from photoz.catalog.query import run_query_catalog
+from photoz.catalog.query import query_catalog
 from photoz.catalog.selection import (
     CatalogError,
     SelectionParams,
@@ -74,7 +74,7 @@ def test_file_backend_reads_a_casjobs_export_with_sdss_names(tmp_path):
     export.to_csv(path, index=False)
     cfg = small_config()
     cfg["catalog"].update(backend="file", file={"path": str(path)})
-    meta = run_query_catalog(cfg, tmp_path / "cat.parquet", tmp_path / "rej.parquet")
+    meta = query_catalog(cfg, tmp_path / "cat.parquet", tmp_path / "rej.parquet")
     cat = pd.read_parquet(tmp_path / "cat.parquet")
     rej = pd.read_parquet(tmp_path / "rej.parquet")
     # Like the SQL (-9999 - extinction <= 17.8), row 5 passes the cuts; it is then
@@ -97,7 +97,7 @@ def test_file_backend_rejects_rows_missing_required_values(tmp_path):
     df.to_parquet(path)
     cfg = small_config()
     cfg["catalog"].update(backend="file", file={"path": str(path)})
-    run_query_catalog(cfg, tmp_path / "cat.parquet", tmp_path / "rej.parquet")
+    query_catalog(cfg, tmp_path / "cat.parquet", tmp_path / "rej.parquet")
     rej = pd.read_parquet(tmp_path / "rej.parquet")
     assert rej["objid"].tolist() == [df.loc[4, "objid"]]
     assert rej["reject_reason"].tolist() == ["missing zerr"]
@@ -116,4 +116,4 @@ def test_file_backend_errors_name_the_file(tmp_path):
     cfg = small_config()
     cfg["catalog"].update(backend="file", file={"path": str(few)})
     with pytest.raises(CatalogError, match=r"missing required column\(s\): \['ra'\]"):
-        run_query_catalog(cfg, tmp_path / "c.parquet", tmp_path / "r.parquet")
+        query_catalog(cfg, tmp_path / "c.parquet", tmp_path / "r.parquet")

@@ -9,7 +9,7 @@ import pytest
 from conftest import SURVEY_SIZE, small_config
 from scipy.stats import gaussian_kde, spearmanr
 
-from photoz.catalog.query import run_query_catalog
+from photoz.catalog.query import query_catalog
 from photoz.constants import BANDS, EXTINCTION_COEFF
 from photoz.synthetic.footprint import FIRST_FIELD, gc_to_radec, radec_to_gc
 from photoz.synthetic.galaxies import petrosian_flux
@@ -152,7 +152,7 @@ def test_same_seed_gives_identical_file(tmp_path):
     for k, seed in enumerate((11, 11, 12)):
         cfg = small_config(n_galaxies=150, seed=seed, reference_size=400)
         path = tmp_path / f"cat{k}.parquet"
-        run_query_catalog(cfg, path, tmp_path / f"rej{k}.parquet")
+        query_catalog(cfg, path, tmp_path / f"rej{k}.parquet")
         digests.append(hashlib.sha256(path.read_bytes()).hexdigest())
     assert digests[0] == digests[1]
     assert digests[0] != digests[2]

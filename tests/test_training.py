@@ -18,7 +18,7 @@ from conftest import REPO, small_config, snakemake_command
 from cube_factory import build_dataset, write_random_partitions
 
 from photoz.metrics.pdf import bin_midpoints, crps, pdf_mean, pdf_width68, pit
-from photoz.models.ensemble import ensemble_method
+from photoz.models.ensemble import ensemble
 from photoz.models.knn import knn_photoz
 from photoz.models.member import TrainParams
 from photoz.models.networks import build_network, input_size
@@ -162,7 +162,7 @@ def test_predict_and_ensemble_cover_every_test_galaxy(dataset, tmp_path):
             assert sorted(objids) == sorted(catalog.loc[catalog["fold"] == fold, "objid"].astype(np.int64))
             np.testing.assert_allclose(pdfs.sum(axis=1), 1.0, rtol=1e-4)
             predictions.append(str(out))
-    table = ensemble_method(predictions, str(dataset_dir / "catalog.parquet"), str(tmp_path / "cnn.parquet"))
+    table = ensemble(predictions, str(dataset_dir / "catalog.parquet"), str(tmp_path / "cnn.parquet"))
     written = read_photoz(tmp_path / "cnn.parquet")
     catalog = catalog[catalog["fold"].isin(folds)]
     assert len(written) == len(catalog) and written["objid"].is_unique
@@ -295,7 +295,7 @@ def test_lin2022_steps_train_predict_and_ensemble(dataset, tmp_path):
     assert predictions["step2"] == (180, (0.0, 0.4))
     assert predictions["step3"][0] == 360 and predictions["step3"][1] == pytest.approx((-0.2, 0.6))
     assert json.loads((tmp_path / "step3/fold1/member0/labels.json").read_text())["n_bins"] == 180
-    table = ensemble_method(
+    table = ensemble(
         [str(tmp_path / "pred/step3/fold1/member0.parquet")], catalog_path, str(tmp_path / "step3.parquet")
     )
     assert table["pit"].between(0, 1).all() and len(table) == len(ids)

@@ -19,7 +19,7 @@ from conftest import REPO, snakemake_command
 from scipy.stats import spearmanr
 
 from photoz.dataset.shards import verify_manifest
-from photoz.evaluation.report import FIGURES
+from photoz.evaluation.captions import FIGURES
 from photoz.evaluation.stage import read_metrics
 from photoz.synthetic.galaxies import frame_flux
 from photoz.tables import read_cubes, read_photoz, read_table_metadata

@@ -18,7 +18,10 @@ import yaml
 
 from .errors import ConfigError  # noqa: F401  (raised here; re-exported)
 
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
+WORKFLOW_ROOT = Path(__file__).resolve().parents[2]  # where the Snakefile and config.yaml are
+SCHEMA_PATH = WORKFLOW_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+#: Config keys naming files shipped with the workflow: relative paths are relative to it.
+SHIPPED_PATHS = (("catalog", "sql_template"),)
 
 
 def _with_defaults(validator_class):
@@ -47,6 +50,10 @@ def validate_config(config: dict[str, Any], schema_path: str | Path = SCHEMA_PAT
         e = errors[0]
         key = ".".join(str(p) for p in e.absolute_path) or "<top level>"
         raise ConfigError(f"config key '{key}': {e.message}")
+    for section, key in SHIPPED_PATHS:
+        value = config.get(section, {}).get(key)
+        if value and not Path(value).is_absolute():
+            config[section][key] = str(WORKFLOW_ROOT / value)
     return config
 
 

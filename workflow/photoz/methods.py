@@ -42,3 +42,8 @@ def method(name: str) -> Method:
     if name not in METHODS:
         raise ValueError(f"unknown method {name!r}; choose from {sorted(METHODS)}")
     return METHODS[name]
+
+
+#: Methods trained end to end (rule ``train``) and as heads on step 1 (``train_heads``).
+NETWORK_METHODS: tuple[str, ...] = tuple(n for n, m in METHODS.items() if m.kind == "network")
+HEAD_METHODS: tuple[str, ...] = tuple(n for n, m in METHODS.items() if m.kind == "heads")

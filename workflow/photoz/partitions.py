@@ -10,15 +10,19 @@ adjacent), and the ordered cells are packed greedily into partitions of at most
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..tables import read_table_metadata, write_table
 from .config import FromConfig
+from .io import atomic_path
 from .skycells import sky_cells
+from .tables import read_table_metadata, write_table
+
+log = logging.getLogger(__name__)
 
 HILBERT_BITS = 16
 
@@ -128,3 +132,12 @@ def summarize_partitions(files: list[str | Path]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def list_partitions(files: list[str | Path], out: str | Path) -> pd.DataFrame:
+    """Write the :func:`summarize_partitions` table of ``files`` as TSV (``out``)."""
+    summary = summarize_partitions(files)
+    with atomic_path(out) as tmp:
+        summary.to_csv(tmp, sep="\t", index=False, float_format="%.6f")
+    log.info("\n%s", summary.to_string(index=False))
+    return summary

@@ -23,7 +23,7 @@ rule query_catalog:
         config_json=get_params_json("catalog", "synthetic"),
     shell:
         "{params.python} {params.script} --params-json {params.config_json:q}"
-        " --catalog {output.catalog} --rejected {output.rejected} > {log} 2>&1"
+        " --catalog {output.catalog} --rejected {output.rejected} --log {log} >> {log} 2>&1"
 
 
 checkpoint plan_partitions:
@@ -47,7 +47,7 @@ checkpoint plan_partitions:
         config_json=get_params_json("partitions"),
     shell:
         "{params.python} {params.script} --params-json {params.config_json:q}"
-        " --catalog {input.catalog} --outdir {output.outdir} > {log} 2>&1"
+        " --catalog {input.catalog} --outdir {output.outdir} --log {log} >> {log} 2>&1"
 
 
 rule list_partitions:
@@ -69,4 +69,4 @@ rule list_partitions:
         python=PYTHON,
         script=get_script("list_partitions.py"),
     shell:
-        "{params.python} {params.script} {input} --out {output} > {log} 2>&1"
+        "{params.python} {params.script} {input} --out {output} --log {log} >> {log} 2>&1"

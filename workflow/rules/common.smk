@@ -6,6 +6,11 @@ import sys
 from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
+# The library's lists (methods, figures) without installing it: workflow/photoz.
+sys.path.insert(0, os.path.join(workflow.basedir, "workflow"))
+import photoz.evaluation.captions as photoz_captions
+import photoz.methods as photoz_methods
+
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
 # Shipped resources are found relative to the workflow, whatever --directory is.
@@ -101,22 +106,12 @@ def get_dataset_runtime(wildcards):
 
 FOLDS = list(range(config["dataset"]["n_folds"]))
 MEMBERS = list(range(config["training"]["n_members"]))
-METHODS = config["methods"]  # photoz.methods.METHODS
-NETWORK_METHODS = "baseline|step1"  # trained end to end (rule train)
-HEAD_METHODS = "step2|step3|step3a|step3b"  # heads on the step 1 representation (train_heads)
+METHODS = config["methods"]  # of photoz.methods.METHODS (schema enum)
+# Method and figure lists come from the library (photoz.methods, .evaluation.captions).
+NETWORK_METHODS = "|".join(photoz_methods.NETWORK_METHODS)  # trained end to end (rule train)
+HEAD_METHODS = "|".join(photoz_methods.HEAD_METHODS)  # heads on step 1 (train_heads)
 MODEL_METHODS = f"{NETWORK_METHODS}|{HEAD_METHODS}"  # members, predictions, ensembles
-# Figures of the report (photoz.evaluation.report.FIGURES; captions in workflow/report/).
-REPORT_FIGURES = [
-    "zphot_vs_zspec",
-    "residuals",
-    "pit",
-    "redshift_distributions",
-    "sigma_mad_vs_r",
-    "sigma_mad_vs_snr",
-    "tomographic",
-    "gallery",
-    "training_curves",
-]
+REPORT_FIGURES = list(photoz_captions.FIGURES)  # captions in workflow/report/
 
 
 def get_fold_member_weights(wildcards):

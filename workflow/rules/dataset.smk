@@ -28,4 +28,4 @@ rule build_dataset:
         "{params.python} {params.script} --params-json {params.config_json:q}"
         " --catalog {input.catalog} --cubes {input.cubes} --out-catalog {output.catalog}"
         " --manifest {output.manifest} --shards {output.shards} --parquet {output.parquet}"
-        " > {log} 2>&1"
+        " --log {log} >> {log} 2>&1"

@@ -24,7 +24,7 @@ rule index_frames:
     shell:
         "{params.python} {params.script} --params-json {params.config_json:q}"
         " --partition {input.partition} --out {output.index}"
-        " --frames-dir {params.frames_dir} > {log} 2>&1"
+        " --frames-dir {params.frames_dir} --log {log} >> {log} 2>&1"
 
 
 rule fetch_frames:
@@ -51,4 +51,4 @@ rule fetch_frames:
     shell:
         "{params.python} {params.script} --params-json {params.config_json:q}"
         " --index {input.index} --catalog {input.catalog} --manifest {output.manifest}"
-        " --threads {threads} > {log} 2>&1"
+        " --threads {threads} --log {log} >> {log} 2>&1"

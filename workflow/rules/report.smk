@@ -35,7 +35,7 @@ rule evaluate:
     shell:
         "{params.python} {params.script} --params-json {params.config_json:q}"
         " --photoz {input.photoz} --dataset-catalog {input.dataset_catalog}"
-        " --catalog {input.catalog} --out-dir results/report > {log} 2>&1"
+        " --catalog {input.catalog} --out-dir results/report --log {log} >> {log} 2>&1"
 
 
 rule report:
@@ -77,4 +77,4 @@ rule report:
         "{params.python} {params.script} --params-json {params.config_json:q}"
         " --metrics {input.metrics} --photoz {input.photoz}"
         " --dataset-catalog {input.dataset_catalog} --manifest {input.manifest}"
-        " --histories {input.histories} --out-dir results/report > {log} 2>&1"
+        " --histories {input.histories} --out-dir results/report --log {log} >> {log} 2>&1"

@@ -27,4 +27,4 @@ rule resample_cubes:
     shell:
         "{params.python} {params.script} --params-json {params.config_json:q}"
         " --partition {input.partition} --index {input.index} --manifest {input.manifest}"
-        " --out {output.cubes} --missing {output.missing} > {log} 2>&1"
+        " --out {output.cubes} --missing {output.missing} --log {log} >> {log} 2>&1"

@@ -37,7 +37,7 @@ rule train:
     shell:
         "{params.python} {params.script} --params-json {params.config_json:q}"
         " --method {wildcards.method} --manifest {input.manifest} --fold {wildcards.fold}"
-        " --member {wildcards.member} {params.init_from} --out-dir {params.out_dir} > {log} 2>&1"
+        " --member {wildcards.member} {params.init_from} --out-dir {params.out_dir} --log {log} >> {log} 2>&1"
 
 
 rule train_heads:
@@ -81,7 +81,7 @@ rule train_heads:
         "{params.python} {params.script} --params-json {params.config_json:q}"
         " --method {wildcards.method} --manifest {input.manifest}"
         " --dataset-catalog {input.catalog} --fold {wildcards.fold} --member {wildcards.member}"
-        " --step1 {params.step1} {params.pre_estimates} --out-dir {params.out_dir} > {log} 2>&1"
+        " --step1 {params.step1} {params.pre_estimates} --out-dir {params.out_dir} --log {log} >> {log} 2>&1"
 
 
 rule predict:
@@ -113,7 +113,7 @@ rule predict:
         members=lambda wildcards, input: [os.path.dirname(w) for w in input.weights],
     shell:
         "{params.python} {params.script} --manifest {input.manifest} --fold {wildcards.fold}"
-        " --members {params.members} --out {output} --threads {threads} > {log} 2>&1"
+        " --members {params.members} --out {output} --threads {threads} --log {log} >> {log} 2>&1"
 
 
 rule ensemble:
@@ -145,7 +145,7 @@ rule ensemble:
     shell:
         "{params.python} {params.script} --params-json {params.config_json:q}"
         " --predictions {input.predictions} --dataset-catalog {input.catalog}"
-        " --out {output} > {log} 2>&1"
+        " --out {output} --log {log} >> {log} 2>&1"
 
 
 rule knn_photometry:
@@ -169,7 +169,7 @@ rule knn_photometry:
         config_json=get_params_json("training", "knn"),
     shell:
         "{params.python} {params.script} --params-json {params.config_json:q}"
-        " --dataset-catalog {input.catalog} --out {output} > {log} 2>&1"
+        " --dataset-catalog {input.catalog} --out {output} --log {log} >> {log} 2>&1"
 
 
 rule calibrate:
@@ -194,4 +194,4 @@ rule calibrate:
         config_json=get_params_json("training", "lin2022"),
     shell:
         "{params.python} {params.script} --params-json {params.config_json:q}"
-        " --photoz {input.photoz} --dataset-catalog {input.catalog} --out {output} > {log} 2>&1"
+        " --photoz {input.photoz} --dataset-catalog {input.catalog} --out {output} --log {log} >> {log} 2>&1"

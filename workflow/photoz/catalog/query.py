@@ -75,7 +75,7 @@ def fetch_raw(cfg: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
     raise CatalogError(f"catalog.backend: unknown backend {backend!r}; choose one of {BACKENDS}")
 
 
-def run_query_catalog(cfg: dict[str, Any], out_catalog: str | Path, out_rejected: str | Path) -> dict:
+def query_catalog(cfg: dict[str, Any], out_catalog: str | Path, out_rejected: str | Path) -> dict:
     """Produce the catalog and the rejected table; return the provenance written."""
     ccfg = cfg["catalog"]
     selection = selection_params(ccfg)

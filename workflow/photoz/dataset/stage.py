@@ -60,7 +60,7 @@ def _exclusion_reasons(catalog: pd.DataFrame) -> np.ndarray:
     return np.array([r.rstrip("; ") for r in reasons], dtype=object)
 
 
-def run_build_dataset(
+def build_dataset(
     cfg: dict[str, Any],
     catalog_path: str,
     cube_paths: list[str],

@@ -21,30 +21,12 @@ import yaml
 from ..dataset.shards import read_manifest
 from ..io import atomic_path
 from . import figures
+from .captions import FIGURES, caption
 from .evaluated_galaxies import load_methods
 from .stage import read_metrics
 
 log = logging.getLogger(__name__)
 
-# File stem -> caption; the rule's report() outputs and the page use the same list.
-FIGURES = {
-    "zphot_vs_zspec": "z_phot against z_spec for every method (density of test galaxies; the "
-    "line is z_phot = z_spec). Numbers: the full test sample.",
-    "residuals": "Mean residual (z_phot - z_spec) / (1 + z_spec) in bins of 0.01 of z_spec "
-    "(inverse-variance weighted, L22) and of z_phot (plain mean), with errors.",
-    "pit": "PIT histograms of the methods with PDFs: flat is calibrated, U-shaped "
-    "over-confident, peaked under-confident.",
-    "redshift_distributions": "n(z) of z_phot of every method over the z_spec histogram "
-    "(a spiky z_phot histogram is mode collapse; see the TV distance).",
-    "sigma_mad_vs_r": "sigma_MAD in bins of dereddened r magnitude (L22 rows), bootstrap errors.",
-    "sigma_mad_vs_snr": "sigma_MAD in bins of r-band Petrosian SNR, bootstrap errors.",
-    "tomographic": "Mean-redshift offset per tomographic z_phot bin against the "
-    "|delta<z>| < 0.002 requirement (grey band).",
-    "gallery": "Example test galaxies (gri composite of the cube) with their PDFs and true "
-    "redshift (dashed).",
-    "training_curves": "Training (solid) and validation (dashed) loss and validation sigma_MAD "
-    "of every trained member, coloured by fold.",
-}
 N_GALLERY = 8
 _HISTORY = re.compile(r"(?P<method>[^/]+)/fold(?P<fold>\d+)/member(?P<member>\d+)/history\.csv$")
 
@@ -92,7 +74,7 @@ def make_figures(
     z_max: float,
     out_dir: Path,
 ) -> dict[str, Path]:
-    """Draw every figure of :data:`FIGURES` into ``out_dir``; returns their paths."""
+    """Draw every figure of :data:`~.captions.FIGURES` into ``out_dir``; returns their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {name: out_dir / f"{name}.png" for name in FIGURES}
     methods = metrics["methods"]
@@ -199,7 +181,7 @@ def render_html(metrics: dict, figure_paths: dict[str, Path], config: dict) -> s
         data = base64.b64encode(Path(path).read_bytes()).decode()
         parts.append(
             f'<figure id="fig-{name}"><img alt="{name}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{html.escape(FIGURES[name])}</figcaption></figure>"
+            f"<figcaption>{html.escape(caption(name))}</figcaption></figure>"
         )
     parts.append("<h2>Configuration of this run</h2><pre>")
     parts.append(html.escape(yaml.safe_dump(config, sort_keys=False)))
@@ -207,7 +189,7 @@ def render_html(metrics: dict, figure_paths: dict[str, Path], config: dict) -> s
     return "\n".join(parts)
 
 
-def run_report(
+def report(
     metrics_path: str,
     photoz_files: dict[str, str],
     dataset_catalog: str,

@@ -80,7 +80,7 @@ def evaluate_methods(photoz_files: dict[str, str], dataset_catalog: str, cfg: di
     return results
 
 
-def run_evaluate(
+def evaluate(
     photoz_files: dict[str, str], dataset_catalog: str, catalog: str, out_dir: str, cfg: dict
 ) -> dict:
     """Evaluate every method and write metrics.json, metrics.csv and diagnostics.csv."""

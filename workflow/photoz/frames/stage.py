@@ -28,7 +28,7 @@ def shared_cache_root(cfg: dict[str, Any], catalog_meta: dict) -> Path:
     return root / synthetic_cache_name(catalog_meta) if is_synthetic(catalog_meta) else root
 
 
-def run_index_frames(
+def index_frames(
     cfg: dict[str, Any], partition_path: str, out_index: str, partition_dir: str
 ) -> pd.DataFrame:
     """Index every frame of every band overlapping each galaxy of a partition."""
@@ -69,7 +69,7 @@ def run_index_frames(
     return index
 
 
-def run_fetch_frames(
+def fetch_frames(
     cfg: dict[str, Any], index_path: str, catalog_path: str, manifest_path: str, threads: int
 ) -> pd.DataFrame:
     """Render or download a partition's frames; write the manifest."""

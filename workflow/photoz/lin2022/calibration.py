@@ -87,7 +87,7 @@ def cell_offsets(
     return np.divide(total, count, out=np.zeros(shape), where=count > 0), count
 
 
-def calibrate(
+def calibration_offsets(
     target_zphot: np.ndarray,
     target_r: np.ndarray,
     calib_zspec: np.ndarray,
@@ -150,7 +150,7 @@ def calibrate_photoz(
     offsets = np.zeros(len(table))
     for fold in np.unique(table["fold"]):
         target = (table["fold"] == fold).to_numpy()
-        offsets[target] = calibrate(
+        offsets[target] = calibration_offsets(
             zphot[target],
             r_values[target],
             zspec[~target],
@@ -163,7 +163,7 @@ def calibrate_photoz(
     return offsets
 
 
-def calibrate_method(
+def calibrate(
     photoz_path: str,
     dataset_catalog: str,
     out_path: str,

@@ -42,7 +42,7 @@ def summarise(
     return table
 
 
-def ensemble_method(prediction_files: list[str], dataset_catalog: str, out_path: str) -> pd.DataFrame:
+def ensemble(prediction_files: list[str], dataset_catalog: str, out_path: str) -> pd.DataFrame:
     """Average each fold's member PDFs and write ``results/photoz/{method}.parquet``."""
     ranges = {read_pdf_range(path) for path in prediction_files}
     if len(ranges) != 1:

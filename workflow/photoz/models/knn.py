@@ -45,3 +45,15 @@ def knn_photoz(catalog: pd.DataFrame, k: int, n_bins: int, z_max: float) -> pd.D
         sub = usable[test]
         parts.append(summarise(sub["objid"], sub["fold"], sub["z"], pdf, z_max))
     return pd.concat(parts, ignore_index=True)
+
+
+def knn_photometry(config: dict, dataset_catalog: str, out: str) -> pd.DataFrame:
+    """The kNN baseline of the dataset catalog with the config's ``knn.k`` and
+    ``training`` redshift classes, written as the photo-z table ``out``."""
+    from ..tables import write_photoz
+
+    training, k = config["training"], config["knn"]["k"]
+    table = knn_photoz(pd.read_parquet(dataset_catalog), k, training["n_bins"], training["z_max"])
+    meta = {"method": "knn", "k": k, "z_min": 0.0, "z_max": training["z_max"], "point_estimate": "mean"}
+    write_photoz(table, out, meta)
+    return table

@@ -50,3 +50,24 @@ def predict_cubes(member_dir: str, catalog: pd.DataFrame, cube_files: list[str],
     objids, pdfs = np.concatenate(all_ids), np.concatenate(all_pdfs)
     write_pdfs(objids, pdfs, out_path, {"member_dir": str(member_dir), **pdf_range(params)})
     return len(objids)
+
+
+def predict(
+    members: list[str],
+    outs: list[str],
+    manifest: str | None = None,
+    fold: int | None = None,
+    cube_files: list[str] | None = None,
+    catalog: str | None = None,
+    threads: int = 0,
+) -> None:
+    """Stage ``predict``: each member's PDFs to its file in ``outs``; of the fold's test
+    galaxies (``manifest``, ``fold``) or, with ``cube_files``, of any galaxies
+    (E(B-V) from ``catalog``)."""
+    if cube_files:
+        table = pd.read_parquet(catalog, columns=["objid", "e_bv_sfd"])
+        for member, out in zip(members, outs, strict=True):
+            predict_cubes(member, table, cube_files, out)
+        return
+    for member, out in zip(members, outs, strict=True):
+        predict_fold(member, manifest, fold, out, threads)

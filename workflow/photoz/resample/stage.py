@@ -14,7 +14,7 @@ from .cubes import ResampleParams, resample_partition
 log = logging.getLogger(__name__)
 
 
-def run_resample_cubes(
+def resample_cubes(
     cfg: dict[str, Any],
     partition_path: str,
     index_path: str,
