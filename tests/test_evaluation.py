@@ -27,7 +27,7 @@ N_DEEP = 60
 
 
 def _gaussian_pdfs(centres: np.ndarray, width: float) -> np.ndarray:
-    mids = bin_midpoints(N_BINS, Z_MAX)
+    mids = bin_midpoints(N_BINS, z_max=Z_MAX)
     pdf = np.exp(-0.5 * ((mids[None, :] - centres[:, None]) / width) ** 2)
     return pdf / pdf.sum(axis=1, keepdims=True)
 
@@ -53,7 +53,7 @@ def evaluated(tmp_path_factory):
         z = usable["z"].to_numpy()
         centres = np.clip(z + shift + rng.normal(0, scatter, len(z)) * (1 + z), 0.005, 0.395)
         pdf = _gaussian_pdfs(centres, scatter * 1.2)
-        table = summarise(usable["objid"], usable["fold"], z, pdf, Z_MAX)
+        table = summarise(usable["objid"], usable["fold"], z, pdf, z_max=Z_MAX)
         files[name] = str(root / f"{name}.parquet")
         write_photoz(table, files[name], {"method": name})
     provenance_catalog = root / "catalog.parquet"
@@ -130,7 +130,7 @@ def test_metrics_files_hold_the_numbers_of_every_method(evaluated):
     assert "widest 20% removed" not in set(methods["catalog"]["subsets"]["subset"])
     # the PDF mode's TV distance, recomputed; none for the catalog column (no PDFs)
     pdfs = np.stack(tables["baseline"]["pdf"].to_numpy())
-    mode_tv = tv_distance(pdf_mode(pdfs, Z_MAX), tables["baseline"]["z_spec"], z_max=Z_MAX, n_boot=20)
+    mode_tv = tv_distance(pdf_mode(pdfs, z_max=Z_MAX), tables["baseline"]["z_spec"], z_max=Z_MAX, n_boot=20)
     assert methods["baseline"]["tv_distance_pdf_mode"] == pytest.approx(mode_tv[0])
     assert methods["catalog"]["tv_distance_pdf_mode"] is None or np.isnan(
         methods["catalog"]["tv_distance_pdf_mode"]

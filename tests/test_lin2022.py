@@ -51,7 +51,7 @@ def _survey(n=4000, seed=0):
 
 def test_balanced_subset_caps_cells_and_is_deterministic():
     objid, z, rbin = _survey()
-    cell = redshift_to_bin(z, 180, 0.4) * 11 + rbin
+    cell = redshift_to_bin(z, 180, z_max=0.4) * 11 + rbin
     counts = pd.Series(cell).value_counts()
     cap = 3
     rows = balanced_subset(objid, z, rbin, cap, member=0, seed=11)
@@ -125,7 +125,7 @@ def test_scatter_profile_and_step3_labels():
     assert ((channels[:, 1] >= 0) == (rbin % 2 == 1)).all()  # odd r bins: two channels
     hard, _ = step3_labels(z, rbin, model, 0.4, shift=False, soft=False)
     assert (hard[used].max(axis=1) == 1).all()
-    np.testing.assert_array_equal(hard[:, 0].argmax(axis=1), redshift_to_bin(z, 180, 0.4) + 90)
+    np.testing.assert_array_equal(hard[:, 0].argmax(axis=1), redshift_to_bin(z, 180, z_max=0.4) + 90)
     targets = head_targets(labels[:5], channels[:5])
     np.testing.assert_allclose(targets.sum(axis=2), 1.0, rtol=1e-5)
     assert np.allclose(targets[0, [m for m in range(6) if m not in channels[0]]], 1 / 360)
@@ -176,8 +176,10 @@ def test_shift_pdfs_moves_the_mean_exactly():
     delta = np.array([0.0123, -0.0301, 0.0])
     moved = shift_pdfs(pdf, delta, -0.2, 0.6)
     np.testing.assert_allclose(moved.sum(axis=1), 1.0)
-    np.testing.assert_allclose(pdf_mean(moved, 0.6, -0.2) - pdf_mean(pdf, 0.6, -0.2), delta, atol=1e-12)
-    assert bin_midpoints(360, 0.6, -0.2)[0] == pytest.approx(-0.2 + 0.4 / 360)
+    np.testing.assert_allclose(
+        pdf_mean(moved, z_min=-0.2, z_max=0.6) - pdf_mean(pdf, z_min=-0.2, z_max=0.6), delta, atol=1e-12
+    )
+    assert bin_midpoints(360, z_min=-0.2, z_max=0.6)[0] == pytest.approx(-0.2 + 0.4 / 360)
 
 
 @pytest.mark.parametrize("resample", [False, True])
@@ -200,8 +202,8 @@ def test_calibrate_stage_applies_the_configured_calibration(tmp_path, resample):
     z_spec = rng.uniform(0.02, 0.3, n)
     r = rng.uniform(14.0, 17.8, n)
     pdf = np.zeros((n, 360))
-    pdf[np.arange(n), redshift_to_bin(z_spec + 0.01, 360, 0.6, -0.2)] = 1.0  # biased by +0.01
-    table = summarise(objid, np.arange(n) % 5, z_spec, pdf, 0.6, z_min=-0.2, estimator="mode")
+    pdf[np.arange(n), redshift_to_bin(z_spec + 0.01, 360, z_min=-0.2, z_max=0.6)] = 1.0  # biased by +0.01
+    table = summarise(objid, np.arange(n) % 5, z_spec, pdf, z_min=-0.2, z_max=0.6, estimator="mode")
     write_photoz(table, tmp_path / "step3.parquet", {"z_min": -0.2, "z_max": 0.6, "point_estimate": "mode"})
     write_table(pd.DataFrame({"objid": objid, "dered_petro_r": r}), tmp_path / "catalog.parquet")
     lin2022 = {

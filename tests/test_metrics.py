@@ -40,33 +40,33 @@ def test_sigma_mad_is_the_p19_formula_on_a_known_array():
 def test_crps_of_a_one_hot_pdf_is_the_distance_to_the_bin_centre():
     pdf = np.zeros((3, N_BINS))
     pdf[:, 50] = 1.0
-    centre = bin_midpoints(N_BINS, Z_MAX)[50]
+    centre = bin_midpoints(N_BINS, z_max=Z_MAX)[50]
     z_spec = np.array([0.1003, centre, 0.2])
-    np.testing.assert_allclose(crps(pdf, z_spec, Z_MAX), np.abs(centre - z_spec), atol=1e-12)
+    np.testing.assert_allclose(crps(pdf, z_spec, z_max=Z_MAX), np.abs(centre - z_spec), atol=1e-12)
 
 
 def test_pit_mean_and_width_of_a_uniform_pdf():
     pdf = np.full((4, N_BINS), 1.0 / N_BINS)
     z_spec = np.array([0.0, 0.1, 0.2333, 0.4])
-    np.testing.assert_allclose(pit(pdf, z_spec, Z_MAX), z_spec / Z_MAX, atol=1e-12)
-    np.testing.assert_allclose(pdf_mean(pdf, Z_MAX), 0.2)
-    np.testing.assert_allclose(pdf_width68(pdf, Z_MAX), 0.68 * Z_MAX, atol=1e-12)
+    np.testing.assert_allclose(pit(pdf, z_spec, z_max=Z_MAX), z_spec / Z_MAX, atol=1e-12)
+    np.testing.assert_allclose(pdf_mean(pdf, z_max=Z_MAX), 0.2)
+    np.testing.assert_allclose(pdf_width68(pdf, z_max=Z_MAX), 0.68 * Z_MAX, atol=1e-12)
     # and the CRPS of a uniform PDF on [0, 0.4] at z = 0.2: 2 * int_0^0.2 (z/0.4)^2 dz
     # = 0.4/12 - midpoint discretisation (the mass sits at bin centres): within a bin width
-    assert crps(pdf, [0.2], Z_MAX)[0] == pytest.approx(0.4 / 12, abs=WIDTH)
+    assert crps(pdf, [0.2], z_max=Z_MAX)[0] == pytest.approx(0.4 / 12, abs=WIDTH)
 
 
 def test_point_estimates_mean_and_mode():
     # a bimodal PDF: 0.6 in bin 20, 0.4 in bin 150; the mean lies between, the mode on the peak
     pdf = np.zeros((1, N_BINS))
     pdf[0, 20], pdf[0, 150] = 0.6, 0.4
-    mid = bin_midpoints(N_BINS, Z_MAX)
-    assert point_estimate(pdf, "mean", Z_MAX)[0] == pytest.approx(0.6 * mid[20] + 0.4 * mid[150])
-    assert point_estimate(pdf, "mode", Z_MAX)[0] == pytest.approx(mid[20])
+    mid = bin_midpoints(N_BINS, z_max=Z_MAX)
+    assert point_estimate(pdf, "mean", z_max=Z_MAX)[0] == pytest.approx(0.6 * mid[20] + 0.4 * mid[150])
+    assert point_estimate(pdf, "mode", z_max=Z_MAX)[0] == pytest.approx(mid[20])
     # on the extended range [-0.2, 0.6) of L22 step 3
-    assert point_estimate(pdf, "mode", 0.6, -0.2)[0] == pytest.approx(-0.2 + 20.5 * 0.8 / N_BINS)
+    assert point_estimate(pdf, "mode", z_min=-0.2, z_max=0.6)[0] == pytest.approx(-0.2 + 20.5 * 0.8 / N_BINS)
     with pytest.raises(ValueError, match="median"):
-        point_estimate(pdf, "median", Z_MAX)
+        point_estimate(pdf, "median", z_max=Z_MAX)
 
 
 def test_pit_histogram_and_ks():

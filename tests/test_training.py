@@ -58,13 +58,13 @@ def test_pdf_summaries_on_hand_computed_cases():
     n, z_max = 180, 0.4
     onehot = np.zeros((1, n))
     onehot[0, 10] = 1.0
-    centre = bin_midpoints(n, z_max)[10]
-    assert pdf_mean(onehot, z_max)[0] == pytest.approx(centre)
-    assert crps(onehot, np.array([0.05]), z_max)[0] == pytest.approx(abs(0.05 - centre))
+    centre = bin_midpoints(n, z_max=z_max)[10]
+    assert pdf_mean(onehot, z_max=z_max)[0] == pytest.approx(centre)
+    assert crps(onehot, np.array([0.05]), z_max=z_max)[0] == pytest.approx(abs(0.05 - centre))
     flat = np.ones((1, n))
-    assert pit(flat, np.array([0.1]), z_max)[0] == pytest.approx(0.25)
-    assert pdf_width68(flat, z_max)[0] == pytest.approx(0.68 * z_max)
-    assert pdf_mean(flat, z_max)[0] == pytest.approx(0.2)
+    assert pit(flat, np.array([0.1]), z_max=z_max)[0] == pytest.approx(0.25)
+    assert pdf_width68(flat, z_max=z_max)[0] == pytest.approx(0.68 * z_max)
+    assert pdf_mean(flat, z_max=z_max)[0] == pytest.approx(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +168,7 @@ def test_predict_and_ensemble_cover_every_test_galaxy(dataset, tmp_path):
     assert len(written) == len(catalog) and written["objid"].is_unique
     assert set(written["objid"]) == set(catalog["objid"])
     pdf = np.stack(written["pdf"])
-    np.testing.assert_allclose(written["z_phot"], pdf_mean(pdf, 0.4), rtol=1e-5)
+    np.testing.assert_allclose(written["z_phot"], pdf_mean(pdf, z_max=0.4), rtol=1e-5)
     # The ensemble PDF is the mean of the members' PDFs.
     ids, member0 = read_pdfs(predictions[0])
     _, member1 = read_pdfs(predictions[1])

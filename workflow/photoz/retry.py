@@ -32,13 +32,16 @@ def with_retries(
     attempts: int = 4,
     backoff_s: float = 2.0,
     sleep: Callable[[float], None] = time.sleep,
+    transient: Callable[[BaseException], bool] = is_transient,
 ) -> T:
-    """Call ``fn``; on a transient error wait ``backoff_s * 2**k`` and try again."""
+    """Call ``fn`` up to ``attempts`` times; after a ``transient`` error wait
+    ``backoff_s * 2**k`` and try again; the last error is raised. The project's one
+    retry loop (SkyServer, CasJobs, SAS downloads)."""
     for k in range(attempts):
         try:
             return fn()
         except Exception as exc:  # noqa: BLE001 - classified just below
-            if not is_transient(exc) or k == attempts - 1:
+            if not transient(exc) or k == attempts - 1:
                 raise
             delay = backoff_s * 2**k
             log.warning(

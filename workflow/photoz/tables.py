@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from .constants import BANDS, CUBE_SHAPE
 from .errors import PhotozError
 from .io import atomic_path, json_default
+from .metrics.pdf import bin_edges
 
 METADATA_KEY = b"photoz"
 OBJID_DTYPE = np.int64
@@ -108,11 +109,6 @@ def read_table(path: str | os.PathLike, kind: str | None = None, columns: list[s
 # -- PDF tables (one member's predictions): objid, pdf ---------------------------------
 
 
-def pdf_edges(n_bins: int, z_min: float, z_max: float) -> list[float]:
-    """The redshift bin edges of a PDF of ``n_bins`` classes on [z_min, z_max)."""
-    return np.linspace(z_min, z_max, n_bins + 1).tolist()
-
-
 def pdf_range(metadata: dict) -> tuple[float, float]:
     """(z_min, z_max) of a PDF table from its metadata (its bin edges)."""
     edges = metadata["z_edges"]
@@ -122,7 +118,7 @@ def pdf_range(metadata: dict) -> tuple[float, float]:
 def write_pdfs(objids: np.ndarray, pdfs: np.ndarray, path: str | os.PathLike, metadata: dict) -> None:
     """One member's PDFs (``metadata`` with z_min, z_max and the point estimate)."""
     pdfs = np.asarray(pdfs)
-    edges = pdf_edges(pdfs.shape[1], metadata["z_min"], metadata["z_max"])
+    edges = bin_edges(pdfs.shape[1], z_min=metadata["z_min"], z_max=metadata["z_max"]).tolist()
     frame = pd.DataFrame({"objid": np.asarray(objids, dtype=OBJID_DTYPE)})
     write_table(frame, path, {**metadata, "z_edges": edges}, {"pdf": pdfs}, kind="pdfs")
 
@@ -163,7 +159,8 @@ def write_photoz(table: pd.DataFrame, path: str | os.PathLike, metadata: dict) -
     if absent:
         raise ValueError(f"{path}: the photo-z table's {absent} are not known")
     arrays = {name: np.stack(table[name]) for name in PHOTOZ_ARRAYS if name in table}
-    document["z_edges"] = pdf_edges(arrays["pdf"].shape[1], document["z_min"], document["z_max"])
+    n_bins = arrays["pdf"].shape[1]
+    document["z_edges"] = bin_edges(n_bins, z_min=document["z_min"], z_max=document["z_max"]).tolist()
     scalars = table.drop(columns=[n for n in PHOTOZ_ARRAYS if n in table])
     write_table(scalars, path, document, arrays, kind="photoz")
 

@@ -175,7 +175,7 @@ def gallery(
                 continue
             pdf = np.asarray(table.loc[table["objid"] == objid, "pdf"].iloc[0], dtype=np.float64)
             z_lo, z_hi = table.attrs.get("pdf_range", (0.0, z_max))
-            mids = bin_midpoints(len(pdf), z_hi, z_lo)
+            mids = bin_midpoints(len(pdf), z_min=z_lo, z_max=z_hi)
             density = pdf / pdf.sum() / ((z_hi - z_lo) / len(pdf))  # per unit z: grids differ
             ax.plot(mids, density, lw=1, color=colours[name], label=name)
         ax.axvline(z_spec, color="k", ls="--", lw=1, label="z_spec")

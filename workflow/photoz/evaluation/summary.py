@@ -92,7 +92,7 @@ def diagnostics(table: pd.DataFrame, cfg: dict) -> dict:
     tv_mode, tv_mode_err = np.nan, np.nan
     if has_pdfs(table):
         z_lo, z_hi = table.attrs.get("pdf_range", (0.0, z_max))
-        z_mode = pdf_mode(np.stack(table["pdf"].to_numpy()), z_hi, z_lo)
+        z_mode = pdf_mode(np.stack(table["pdf"].to_numpy()), z_min=z_lo, z_max=z_hi)
         tv_mode, tv_mode_err = dg.tv_distance(z_mode, zs, z_max=z_max, n_boot=n_boot, seed=seed)
     snr_edges = np.array(cfg["snr_edges"], dtype=np.float64)
     return {

@@ -24,6 +24,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from ..config import FromConfig
+from ..retry import TransientError, with_retries
 from .reader import FrameError, read_frame
 
 log = logging.getLogger(__name__)
@@ -53,12 +54,20 @@ class DownloadResult:
     reason: str = ""
 
 
-class _Retry(Exception):
+class _Retry(TransientError):
     """A transient failure: try again (resuming any partial data)."""
 
 
-class _Corrupt(Exception):
+class _Corrupt(TransientError):
     """The transferred file is not a valid frame: discard it and try again."""
+
+
+_RETRIED = (
+    TransientError,
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
 
 
 def _expected_size(resp: requests.Response, offset: int) -> int | None:
@@ -89,57 +98,54 @@ def download_file(
         return DownloadResult("present", dest.stat().st_size)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
-    reason = ""
-    for attempt in range(1, params.retries + 1):
+    attempts = 0
+
+    def attempt() -> DownloadResult:
+        nonlocal attempts
+        attempts += 1
+        offset = part.stat().st_size if part.exists() else 0
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        with session.get(url, stream=True, timeout=params.timeout_s, headers=headers) as resp:
+            if resp.status_code == 416:  # our partial file is stale or already complete
+                part.unlink(missing_ok=True)
+                raise _Retry("HTTP 416 on resume")
+            if resp.status_code >= 500 or resp.status_code == 429:
+                raise _Retry(f"HTTP {resp.status_code}")
+            if resp.status_code >= 400:
+                reason = f"HTTP {resp.status_code} {resp.reason}"
+                return DownloadResult("failed", 0, attempts, time.monotonic() - start, reason)
+            if resp.status_code != 206:
+                offset = 0  # the server ignored Range: start over
+            expected = _expected_size(resp, offset)
+            with open(part, "ab" if offset else "wb") as fh:
+                for chunk in resp.iter_content(params.chunk_bytes):
+                    fh.write(chunk)
+        size = part.stat().st_size
+        if expected is not None and size < expected:
+            raise _Retry(f"truncated transfer ({size} of {expected} bytes)")
+        if expected is not None and size > expected:
+            part.unlink()
+            raise _Corrupt(f"{size} bytes, server announced {expected}")
         try:
-            offset = part.stat().st_size if part.exists() else 0
-            headers = {"Range": f"bytes={offset}-"} if offset else {}
-            with session.get(url, stream=True, timeout=params.timeout_s, headers=headers) as resp:
-                if resp.status_code == 416:  # our partial file is stale or already complete
-                    part.unlink(missing_ok=True)
-                    raise _Retry("HTTP 416 on resume")
-                if resp.status_code >= 500 or resp.status_code == 429:
-                    raise _Retry(f"HTTP {resp.status_code}")
-                if resp.status_code >= 400:
-                    return DownloadResult(
-                        "failed",
-                        0,
-                        attempt,
-                        time.monotonic() - start,
-                        f"HTTP {resp.status_code} {resp.reason}",
-                    )
-                if resp.status_code != 206:
-                    offset = 0  # the server ignored Range: start over
-                expected = _expected_size(resp, offset)
-                with open(part, "ab" if offset else "wb") as fh:
-                    for chunk in resp.iter_content(params.chunk_bytes):
-                        fh.write(chunk)
-            size = part.stat().st_size
-            if expected is not None and size < expected:
-                raise _Retry(f"truncated transfer ({size} of {expected} bytes)")
-            if expected is not None and size > expected:
-                part.unlink()
-                raise _Corrupt(f"{size} bytes, server announced {expected}")
-            try:
-                verify(part)
-            except FrameError as exc:
-                part.unlink()
-                raise _Corrupt(str(exc).replace(str(part), dest.name)) from exc
-            os.replace(part, dest)
-            return DownloadResult("downloaded", size, attempt, time.monotonic() - start)
-        except (
-            _Retry,
-            _Corrupt,
-            requests.ConnectionError,
-            requests.Timeout,
-            requests.exceptions.ChunkedEncodingError,
-        ) as exc:
-            reason = f"{type(exc).__name__.strip('_').lower()}: {exc}"
-            if attempt < params.retries:
-                delay = params.backoff_s * 2 ** (attempt - 1)
-                log.warning("%s: %s; retry %d/%d in %.1f s", url, reason, attempt, params.retries - 1, delay)
-                sleep(delay)
-    return DownloadResult("failed", 0, params.retries, time.monotonic() - start, reason)
+            verify(part)
+        except FrameError as exc:
+            part.unlink()
+            raise _Corrupt(str(exc).replace(str(part), dest.name)) from exc
+        os.replace(part, dest)
+        return DownloadResult("downloaded", size, attempts, time.monotonic() - start)
+
+    try:
+        return with_retries(
+            attempt,
+            url,
+            params.retries,
+            params.backoff_s,
+            sleep=sleep,
+            transient=lambda exc: isinstance(exc, _RETRIED),
+        )
+    except _RETRIED as exc:
+        reason = f"{type(exc).__name__.strip('_').lower()}: {exc}"
+        return DownloadResult("failed", 0, params.retries, time.monotonic() - start, reason)
 
 
 def make_session(params: DownloadParams) -> requests.Session:

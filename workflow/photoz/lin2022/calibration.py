@@ -193,7 +193,7 @@ def calibrate(
     pdf = shift_pdfs(np.stack(table["pdf"]), -offsets, pdf_min, pdf_max)
     estimator = table.attrs["point_estimate"]
     out = summarise(
-        table["objid"], table["fold"], table["z_spec"], pdf, pdf_max, z_min=pdf_min, estimator=estimator
+        table["objid"], table["fold"], table["z_spec"], pdf, z_min=pdf_min, z_max=pdf_max, estimator=estimator
     )
     # the calibrated point estimate itself (the moved PDF's estimate differs where
     # probability had to stay in an end bin of the grid, or by rounding to a bin)

@@ -146,7 +146,7 @@ def pre_estimates(prediction_files: list[str], objids: np.ndarray) -> np.ndarray
     for path in prediction_files:
         ids, pdf = read_pdfs(path)
         z_min, z_max = read_pdf_range(path)
-        found.update(zip(ids.tolist(), pdf_mode(pdf, z_max, z_min).tolist(), strict=True))
+        found.update(zip(ids.tolist(), pdf_mode(pdf, z_min=z_min, z_max=z_max).tolist(), strict=True))
     missing = [int(i) for i in objids if int(i) not in found]
     if missing:
         raise ValueError(f"galaxies {missing[:3]} have no step 2 prediction in {prediction_files}")

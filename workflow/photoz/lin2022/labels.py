@@ -117,8 +117,8 @@ def fit_label_model(
     z_spec: np.ndarray, z_phot: np.ndarray, rbin: np.ndarray, n_bins: int, z_max: float
 ) -> LabelModel:
     """Fit sigma_m and the scatter profiles on step 2's pre-estimates (z_phot: the mode)."""
-    zs = redshift_to_bin(z_spec, n_bins, z_max)
-    zp = redshift_to_bin(z_phot, n_bins, z_max)
+    zs = redshift_to_bin(z_spec, n_bins, z_max=z_max)
+    zp = redshift_to_bin(z_phot, n_bins, z_max=z_max)
     residual = (np.asarray(z_phot, np.float64) - np.asarray(z_spec, np.float64)) / (z_max / n_bins)
     rbin = np.asarray(rbin)
     spec_hist = channel_histograms(zs, rbin, n_bins)
@@ -177,7 +177,7 @@ def step3_labels(
     n_bins = model.n_bins
     pad = extension(n_bins)
     n_ext = n_bins + 2 * pad
-    zs = redshift_to_bin(z_spec, n_bins, z_max)
+    zs = redshift_to_bin(z_spec, n_bins, z_max=z_max)
     rbin = np.asarray(rbin)
     mapping = channel_map()
     labels = np.zeros((len(zs), 2, n_ext), np.float32)
@@ -199,7 +199,7 @@ def hard_labels(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Steps 1-2 labels in the same form as :func:`step3_labels`: one-hot at the z_spec
     bin for each channel holding the galaxy's r bin."""
-    zs = redshift_to_bin(z_spec, n_bins, z_max)
+    zs = redshift_to_bin(z_spec, n_bins, z_max=z_max)
     mapping = channel_map()
     labels = np.zeros((len(zs), 2, n_bins), np.float32)
     channels = np.full((len(zs), 2), -1, np.int64)

@@ -44,7 +44,7 @@ def balanced_subset(
         raise ValueError(f"balance threshold must be >= 1, got {threshold}")
     if len(np.unique(objid)) != len(objid):
         raise ValueError("duplicate objids in the training set")
-    cell = redshift_to_bin(z, n_bins, z_max) * N_RBINS + np.asarray(rbin)
+    cell = redshift_to_bin(z, n_bins, z_max=z_max) * N_RBINS + np.asarray(rbin)
     by_objid = np.argsort(objid, kind="stable")
     order = by_objid[np.random.default_rng(seed).permutation(len(objid))]
     order = order[np.argsort(cell[order], kind="stable")]  # cells together, permuted inside

@@ -20,7 +20,15 @@ _FOLD_MEMBER = re.compile(r"fold(\d+)/member(\d+)\.parquet$")
 
 
 def summarise(
-    objids, fold, z_spec, pdf, z_max: float, member_zphot=None, z_min: float = 0.0, estimator: str = "mean"
+    objids,
+    fold,
+    z_spec,
+    pdf,
+    *,
+    z_min: float = 0.0,
+    z_max: float,
+    member_zphot=None,
+    estimator: str = "mean",
 ) -> pd.DataFrame:
     """The per-galaxy photo-z table of one method (pdf rows sum to 1, on [z_min, z_max);
     z_phot the PDF's ``estimator``, see :func:`photoz.metrics.pdf.point_estimate`)."""
@@ -29,10 +37,10 @@ def summarise(
             "objid": np.asarray(objids, dtype=OBJID_DTYPE),
             "fold": np.asarray(fold, dtype=np.int8),
             "z_spec": np.asarray(z_spec, dtype=np.float64),
-            "z_phot": point_estimate(pdf, estimator, z_max, z_min),
-            "width68": pdf_width68(pdf, z_max, z_min),
-            "pit": pit(pdf, z_spec, z_max, z_min),
-            "crps": crps(pdf, z_spec, z_max, z_min),
+            "z_phot": point_estimate(pdf, estimator, z_min=z_min, z_max=z_max),
+            "width68": pdf_width68(pdf, z_min=z_min, z_max=z_max),
+            "pit": pit(pdf, z_spec, z_min=z_min, z_max=z_max),
+            "crps": crps(pdf, z_spec, z_min=z_min, z_max=z_max),
         }
     )
     table["pdf"] = list(np.asarray(pdf, dtype=np.float32))
@@ -74,9 +82,20 @@ def ensemble(prediction_files: list[str], dataset_catalog: str, out_path: str) -
             pdfs.append(pdf.astype(np.float64) / pdf.sum(axis=1, keepdims=True))
         stack = np.stack(pdfs)
         z_spec = catalog.set_index(catalog["objid"].astype(np.int64)).loc[ids, "z"].to_numpy()
-        members_z = np.stack([point_estimate(p, estimator, z_max, z_min) for p in stack], axis=1)
+        members_z = np.stack([point_estimate(p, estimator, z_min=z_min, z_max=z_max) for p in stack], axis=1)
         folds = np.full(len(ids), fold)
-        parts.append(summarise(ids, folds, z_spec, stack.mean(axis=0), z_max, members_z, z_min, estimator))
+        parts.append(
+            summarise(
+                ids,
+                folds,
+                z_spec,
+                stack.mean(axis=0),
+                z_min=z_min,
+                z_max=z_max,
+                member_zphot=members_z,
+                estimator=estimator,
+            )
+        )
     table = pd.concat(parts, ignore_index=True)
     members = {k: len(v) for k, v in by_fold.items()}
     meta = {"members_per_fold": members, "z_min": z_min, "z_max": z_max, "point_estimate": estimator}

@@ -39,11 +39,11 @@ def knn_photoz(catalog: pd.DataFrame, k: int, n_bins: int, z_max: float) -> pd.D
         mean, std = features[train].mean(axis=0), features[train].std(axis=0)
         finder = NearestNeighbors(n_neighbors=k).fit((features[train] - mean) / std)
         _, idx = finder.kneighbors((features[test] - mean) / std)
-        bins = redshift_to_bin(usable["z"].to_numpy()[train][idx], n_bins, z_max)
+        bins = redshift_to_bin(usable["z"].to_numpy()[train][idx], n_bins, z_max=z_max)
         pdf = np.zeros((test.sum(), n_bins))
         np.add.at(pdf, (np.repeat(np.arange(test.sum()), k), bins.ravel()), 1.0 / k)
         sub = usable[test]
-        parts.append(summarise(sub["objid"], sub["fold"], sub["z"], pdf, z_max))
+        parts.append(summarise(sub["objid"], sub["fold"], sub["z"], pdf, z_max=z_max))
     return pd.concat(parts, ignore_index=True)
 
 

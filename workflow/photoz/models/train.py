@@ -47,12 +47,14 @@ def validation_metrics(model, dataset, params: TrainParams) -> dict[str, float]:
     if not len(z):
         return {"val_loss": np.nan, "val_pit_ks": np.nan, "val_sigma_mad": np.nan, "val_bias": np.nan}
     pdf, z = pdf.astype(np.float64), z.astype(np.float64)
-    labels = redshift_to_bin(z, params.n_bins, params.z_max, params.z_min)
+    labels = redshift_to_bin(z, params.n_bins, z_min=params.z_min, z_max=params.z_max)
     loss = -np.mean(np.log(np.clip(pdf[np.arange(len(z)), labels], 1e-12, None)))
-    dz = (point_estimate(pdf, POINT_ESTIMATE[params.output], params.z_max, params.z_min) - z) / (1 + z)
+    dz = (point_estimate(pdf, POINT_ESTIMATE[params.output], z_min=params.z_min, z_max=params.z_max) - z) / (
+        1 + z
+    )
     return {
         "val_loss": float(loss),
-        "val_pit_ks": float(kstest(pit(pdf, z, params.z_max, params.z_min), "uniform").statistic),
+        "val_pit_ks": float(kstest(pit(pdf, z, z_min=params.z_min, z_max=params.z_max), "uniform").statistic),
         "val_sigma_mad": float(1.4826 * np.median(np.abs(dz - np.median(dz)))),
         "val_bias": float(np.mean(dz)),
     }
