@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""How close the synthetic sky is to real SDSS galaxies (issue 18's table).
+"""How close the synthetic sky is to real SDSS galaxies (the realism table of docs/).
 
 Compares the validation half (RA >= 180 deg) of the real SDSS galaxies shipped with
 kcorrect against a synthetic catalog of the default survey, both cut to the same

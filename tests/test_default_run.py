@@ -1,4 +1,4 @@
-"""The embedded default configuration, run as a user runs it (issue 6 acceptance).
+"""The embedded default configuration, run as a user runs it.
 
 The README's first command: the whole pipeline on ``config.yaml`` (1,200 synthetic
 galaxies, 5 folds x 6 members of ``p19_tiny``) with 2 cores. About 11 minutes on a
@@ -41,7 +41,7 @@ def test_default_run_cnn_ensemble_matches_knn_and_its_mean_member(default_run):
     """On the default survey the 5 x 6 CNN ensemble ties the photometry kNN on the same
     1,200 test galaxies, and averaging its members neither gains nor loses.
 
-    Measured (issue 18, the sky calibrated on real SDSS galaxies): CNN 0.0245, kNN
+    Measured (on the sky calibrated on real SDSS galaxies): CNN 0.0245, kNN
     0.0240 (bootstrap error of the difference 0.0010), members 0.0241-0.0248 (mean
     0.02448, ensemble 0.02454). 960 training galaxies per fold are too few for the
     images to beat the photometry on this sky; ``presets/survey10k.yaml`` is where the

@@ -1,4 +1,4 @@
-"""The synthetic sky against real SDSS galaxies (issue 18's acceptance).
+"""The synthetic sky against real SDSS galaxies: the acceptance numbers of its calibration.
 
 The real side is the validation half (RA >= 180 deg) of the SDSS spectroscopic
 galaxies that the ``kcorrect`` package ships; the sky is calibrated on the other half

@@ -1,4 +1,4 @@
-"""The synthetic MGS-like catalog against the acceptance numbers of issue 2."""
+"""The synthetic MGS-like catalog against its acceptance numbers (sizes, cuts, ids, photometry)."""
 
 from __future__ import annotations
 

@@ -374,7 +374,7 @@ def test_lin2022_preset_layers_on_the_paper_preset(tmp_path):
 
 def test_survey10k_preset_layers_under_the_lin2022_preset(tmp_path):
     """presets/survey10k.yaml + presets/lin2022.yaml: one member per fold of every method
-    on a 10,000-galaxy survey (the config of issue 8's larger measurement)."""
+    on a 10,000-galaxy survey (the larger preset's config)."""
     result = dry_run(tmp_path, "presets/survey10k.yaml", "presets/lin2022.yaml")
     blocks = result.stdout.split("\n\n")
     train = [b for b in blocks if "rule train:" in b]
