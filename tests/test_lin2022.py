@@ -1,4 +1,4 @@
-"""L22 steps 1-4 (method-spec §4): channels, balanced subset, step 3 labels, step 4
+"""L22 steps 1-4 (docs/methods.md): channels, balanced subset, step 3 labels, step 4
 calibration, the step 1 loss and the head training on a small dataset."""
 
 from __future__ import annotations

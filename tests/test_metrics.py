@@ -1,4 +1,4 @@
-"""Metric functions against hand-computed values (method-spec §3)."""
+"""Metric functions against hand-computed values (docs/stages.md, stages 10-11)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Cross-validation folds and the validation sample, deterministic from (objid, seed).
 
-P19 protocol (method-spec §2.1): five disjoint 20% test folds so that every galaxy is
+P19 protocol (docs/methods.md): five disjoint 20% test folds so that every galaxy is
 tested exactly once; model k trains on the other folds minus a validation sample that
 only monitors training. Here the validation sample is one fixed set V (a share of every
 fold): model k monitors on V outside fold k and trains on the rest outside fold k, so

@@ -1,4 +1,4 @@
-"""Lin et al. (2022) bias corrections of the P19 classifier, steps 1-4 (method-spec §4).
+"""Lin et al. (2022) bias corrections of the P19 classifier, steps 1-4 (docs/methods.md).
 
 * :mod:`.channels`: the r-magnitude grid, the 6 interlaced output channels and the
   step 1 targets;

@@ -1,4 +1,4 @@
-"""Step 4: calibration of z_phot in (r, z_phot) cells (method-spec §4.4; L22
+"""Step 4: calibration of z_phot in (r, z_phot) cells (docs/methods.md; L22
 ``trainset_resample`` and ``residuals_zphoto_corr``).
 
 (a) (optional, see :func:`calibrate_photoz`) The calibration set (galaxies with
@@ -11,7 +11,7 @@ z_phot -= mean(z_phot - z_spec) of the resampled galaxies in the cell (not divid
 1 + z); cells empty on either side are left unchanged.
 
 Deviations from L22's code, on purpose: the r rows cover every magnitude (L22's loops
-stop at 17.5 and skip the faintest galaxies, method-spec §4.4c), galaxies outside the
+stop at 17.5 and skip the faintest galaxies, docs/methods.md), galaxies outside the
 z range are binned into the end bins rather than skipped, and the pipeline calibrates
 with out-of-fold predictions (see :func:`calibrate_photoz`).
 """

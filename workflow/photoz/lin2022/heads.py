@@ -1,6 +1,6 @@
 """L22 steps 2 and 3: retrain the redshift heads on the frozen step 1 representation.
 
-Per (fold, member), method-spec §4.2-§4.3:
+Per (fold, member), docs/methods.md:
 
 1. the model's training galaxies (every fold but k, validation galaxies excluded) and
    member m's near-balanced subset of them (:mod:`.subset`);

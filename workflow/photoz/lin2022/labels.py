@@ -1,5 +1,5 @@
 """Step 3 labels: range extension, fitted label dispersions, shifted and softened labels
-(method-spec §4.3, L22 ``PZbias_main.py`` "Fit labels (softening & shifting)").
+(docs/methods.md, L22 ``PZbias_main.py`` "Fit labels (softening & shifting)").
 
 Everything is in units of redshift bins of the base grid (``n_bins`` on [0, z_max));
 the extended grid adds ``n_bins // 2`` bins on each side (SDSS: 360 bins on

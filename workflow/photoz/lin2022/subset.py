@@ -1,4 +1,4 @@
-"""The near-balanced training subset of L22 steps 2 and 3 (method-spec §4.2).
+"""The near-balanced training subset of L22 steps 2 and 3 (docs/methods.md).
 
 Cells are (z bin, r bin): the output redshift bins (180 of 0.4/180) times the 11 input
 r bins. A cell with at most ``threshold`` galaxies gives all of them; a fuller cell

@@ -1,1 +1,1 @@
-"""Photo-z metrics (method-spec §3), usable on any (z_spec, pdf) arrays."""
+"""Photo-z metrics (docs/stages.md, stages 10-11), usable on any (z_spec, pdf) arrays."""

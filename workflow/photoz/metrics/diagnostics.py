@@ -1,4 +1,4 @@
-"""Diagnostics of photo-z biases (method-spec §3.2-§3.3; L22 ``PZ-utils``).
+"""Diagnostics of photo-z biases (docs/stages.md, stages 10-11; L22 ``PZ-utils``).
 
 Usable on any arrays of z_spec, z_phot (and PDFs, r magnitudes):
 

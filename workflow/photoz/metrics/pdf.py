@@ -1,11 +1,11 @@
-"""Binned redshift PDFs: point estimate, width, PIT and CRPS (method-spec §3.2).
+"""Binned redshift PDFs: point estimate, width, PIT and CRPS (docs/stages.md, stages 10-11).
 
 A PDF is a row of probabilities over ``n_bins`` equal bins on [z_min, z_max) (z_min = 0
 except for L22 step 3's extended range [-0.2, 0.6)). Conventions:
 
 * point estimate: the PDF mean at bin midpoints (P19 Eq. 2; not the left edges) for
   the P19 classifier, the centre of the most probable bin for L22's multi-channel
-  networks (their code's estimator, method-spec §4.1 and §4.3), see :func:`point_estimate`;
+  networks (their code's estimator, docs/methods.md), see :func:`point_estimate`;
 * PIT and quantiles: probability spread uniformly inside each bin (the CDF is linear
   inside a bin), so the PIT of a flat PDF at z is z / z_max;
 * CRPS: each bin's probability sits at its midpoint, so the CRPS of a one-hot PDF is

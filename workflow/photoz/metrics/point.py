@@ -1,4 +1,4 @@
-"""Point-estimate metrics of photometric redshifts (method-spec §3.1, P19 §4.1).
+"""Point-estimate metrics of photometric redshifts (docs/stages.md, stages 10-11, P19 §4.1).
 
 All take arrays of z_phot and z_spec (any length, NaN-free) and return floats:
 

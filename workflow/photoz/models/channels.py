@@ -1,5 +1,5 @@
 """The r-magnitude grid, output channels and loss of L22's multi-channel output module
-(method-spec §4.1; the module itself is :func:`photoz.models.networks.channel_heads`).
+(docs/methods.md; the module itself is :func:`photoz.models.networks.channel_heads`).
 
 Input r bins: 11 bins of 0.5 mag from 12.5 (index clip(int((r - 12.5) / 0.5), 0, 10)).
 Channel m covers bins max(0, 2m - 1) .. 2m + 1, so odd bins belong to two adjacent
@@ -51,7 +51,7 @@ def channel_loss(output: dict, labels, r, n_bins: int):
     """L22 step 1 loss per example: sum over the six redshift heads of the cross-entropy
     with the one-hot z label (heads whose channel holds the galaxy's r bin) or the
     uniform distribution (the others), plus the r head's cross-entropy with the
-    normalised indicator of the galaxy's channels (method-spec §4.1)."""
+    normalised indicator of the galaxy's channels (docs/methods.md)."""
     import keras
     import tensorflow as tf
 

@@ -1,6 +1,6 @@
 """The Pasquet et al. (2019) network in Keras (functional API) and its named variants.
 
-Architecture (method-spec §1.1): 5x5 conv 64 + PReLU, 2x2 average pooling, five
+Architecture (docs/methods.md): 5x5 conv 64 + PReLU, 2x2 average pooling, five
 inception modules, E(B-V) concatenated to the flattened features, two dense ReLU
 layers and a softmax over the redshift bins. Every convolution: stride 1, SAME
 padding, Glorot-uniform weights, biases 0.1, per-channel PReLU with slopes starting
@@ -8,7 +8,7 @@ at 0. Average pooling uses TF SAME padding, which averages over valid pixels onl
 as the original code did.
 
 ``output="channels"`` replaces the single softmax by L22's multi-channel module
-(method-spec §4.1): six redshift heads (``zhead0..5``) over overlapping r-magnitude
+(docs/methods.md): six redshift heads (``zhead0..5``) over overlapping r-magnitude
 windows and an r-magnitude head (``rhead``, 6 channels) on the same representation
 (``fc2``); the PDF is the mixture sum_m p(m|x) p(z|m, x).
 

@@ -1,6 +1,6 @@
 """Train one ensemble member (method, fold, member) of the P19 classifier.
 
-Protocol (method-spec §2): Adam (TF defaults) at ``learning_rate``, divided by
+Protocol (docs/methods.md): Adam (TF defaults) at ``learning_rate``, divided by
 ``1 / lr_drop_factor`` after ``lr_drop_fraction`` of the steps (L22: 1e-4, /5 at 60k of
 120k), cross-entropy on the redshift bin of z_spec, batches from every fold but k with
 random dihedral transforms. Members differ only in their seed.
