@@ -41,15 +41,14 @@ class Table:
     metadata: dict = field(default_factory=dict)
 
 
-def write_table(
+def to_arrow(
     frame: pd.DataFrame,
-    path: str | os.PathLike,
     metadata: dict | None = None,
     arrays: dict[str, np.ndarray] | None = None,
     kind: str | None = None,
-) -> None:
-    """Write ``frame`` (scalar columns) and ``arrays`` (name -> (N, ...) array, stored
-    as fixed-size float32 lists) to Parquet atomically, ``metadata`` as JSON with the
+) -> pa.Table:
+    """The Arrow table of ``frame`` (scalar columns) and ``arrays`` (name -> (N, ...)
+    array, stored as fixed-size float32 lists), with ``metadata`` as JSON naming the
     table ``kind`` and the arrays' row shapes."""
     if "objid" in frame:
         frame = frame.assign(objid=frame["objid"].to_numpy().astype(OBJID_DTYPE))
@@ -58,7 +57,7 @@ def write_table(
     for name, data in (arrays or {}).items():
         data = np.ascontiguousarray(data, dtype=np.float32)
         if len(data) != len(frame):
-            raise ValueError(f"{path}: array {name!r} has {len(data)} rows, the table {len(frame)}")
+            raise ValueError(f"array {name!r} has {len(data)} rows, the table {len(frame)}")
         size = int(np.prod(data.shape[1:]))
         column = pa.FixedSizeListArray.from_arrays(pa.array(data.ravel(), type=pa.float32()), size)
         table = table.append_column(name, column)
@@ -71,8 +70,42 @@ def write_table(
     if document:
         encoded = json.dumps(document, sort_keys=True, default=json_default).encode()
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), METADATA_KEY: encoded})
+    return table
+
+
+def write_table(
+    frame: pd.DataFrame,
+    path: str | os.PathLike,
+    metadata: dict | None = None,
+    arrays: dict[str, np.ndarray] | None = None,
+    kind: str | None = None,
+) -> None:
+    """Write the table of :func:`to_arrow` to Parquet at ``path``, atomically."""
+    table = to_arrow(frame, metadata, arrays, kind)
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
+
+
+class TableStream:
+    """A table written in batches to the open file ``path`` (bounded memory: the
+    dataset shards); every batch has the same columns. The caller publishes the file
+    when it is complete (:func:`photoz.io.publish`)."""
+
+    def __init__(self, path: str | os.PathLike, **parquet_options):
+        self.path, self.options, self._writer = path, parquet_options, None
+
+    def write(self, frame: pd.DataFrame, metadata: dict, arrays: dict[str, np.ndarray], kind: str) -> None:
+        """Append one batch (see :func:`to_arrow`)."""
+        table = to_arrow(frame, metadata, arrays, kind)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, table.schema, **self.options)
+        self._writer.write_table(table)
+
+    def close(self) -> None:
+        """Finish the file."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
 
 
 def read_table_metadata(path: str | os.PathLike) -> dict:

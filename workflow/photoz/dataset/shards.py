@@ -17,31 +17,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..constants import BANDS
 from ..errors import DatasetError  # noqa: F401  (raised here; re-exported)
 from ..io import atomic_path, publish, temp_path_beside
-from .example import CUBE_SHAPE, CUBE_SIZE, encode_example
+from ..tables import TableStream
+from .example import CUBE_SHAPE, encode_example
 
 ROLES = ("train", "valid")
 MANIFEST_COLUMNS = ["path", "format", "fold", "role", "shard", "n_records", "n_bytes", "sha256"]
 TFRECORD_OVERHEAD = 16  # length (8) + two masked CRC32C (4 + 4) per record
 
-PARQUET_SCHEMA = pa.schema(
-    [
-        ("objid", pa.int64()),
-        ("fold", pa.int8()),
-        ("validation", pa.bool_()),
-        ("ebv", pa.float32()),
-        ("z", pa.float32()),
-        ("r", pa.float32()),
-        ("cube", pa.list_(pa.float32(), CUBE_SIZE)),
-        ("weight", pa.list_(pa.float32(), CUBE_SIZE)),
-    ],
-    metadata={b"photoz": f'{{"cube_shape": {list(CUBE_SHAPE)}, "band_order": {list(BANDS)}}}'.encode()},
-)
+SHARD_METADATA = {"cube_shape": list(CUBE_SHAPE), "band_order": list(BANDS)}
+# Parquet twins: objid, fold, validation, ebv, z, r, cube, weight (read_table(kind="dataset_shard"))
+SHARD_KIND = "dataset_shard"
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -65,7 +54,7 @@ class ShardStream:
     _records: int = 0
     _bytes: int = 0
     _tf_writer: object = None
-    _pq_writer: pq.ParquetWriter | None = None
+    _pq_writer: TableStream | None = None
     _paths: tuple[Path, Path, Path, Path] | None = None
 
     def name(self, shard: int) -> str:
@@ -145,9 +134,8 @@ class ShardStream:
         self._tf_writer = tf.io.TFRecordWriter(str(tf_tmp))
         # Snappy halves real cubes (weight maps compress well). Dictionary encoding and
         # statistics of 20480 floats per row cost ~35% of the writer's time for nothing.
-        self._pq_writer = pq.ParquetWriter(
+        self._pq_writer = TableStream(
             pq_tmp,
-            PARQUET_SCHEMA,
             compression="snappy",
             use_dictionary=False,
             write_statistics=["objid", "fold", "validation", "ebv", "z", "r"],
@@ -157,25 +145,18 @@ class ShardStream:
         if not rows:
             return
         idx = np.asarray(rows)
-
-        def fixed(a: np.ndarray) -> pa.Array:
-            flat = pa.array(np.ascontiguousarray(a[idx], dtype=np.float32).ravel())
-            return pa.FixedSizeListArray.from_arrays(flat, CUBE_SIZE)
-
-        table = pa.table(
+        frame = pd.DataFrame(
             {
-                "objid": pa.array(columns["objid"][idx].astype(np.int64)),
-                "fold": pa.array(np.full(len(idx), self.fold, dtype=np.int8)),
-                "validation": pa.array(columns["validation"][idx].astype(bool)),
-                "ebv": pa.array(columns["ebv"][idx].astype(np.float32)),
-                "z": pa.array(columns["z"][idx].astype(np.float32)),
-                "r": pa.array(columns["r"][idx].astype(np.float32)),
-                "cube": fixed(cubes),
-                "weight": fixed(weights),
-            },
-            schema=PARQUET_SCHEMA,
+                "objid": columns["objid"][idx].astype(np.int64),
+                "fold": np.full(len(idx), self.fold, dtype=np.int8),
+                "validation": columns["validation"][idx].astype(bool),
+                "ebv": columns["ebv"][idx].astype(np.float32),
+                "z": columns["z"][idx].astype(np.float32),
+                "r": columns["r"][idx].astype(np.float32),
+            }
         )
-        self._pq_writer.write_table(table)
+        arrays = {"cube": cubes[idx], "weight": weights[idx]}
+        self._pq_writer.write(frame, SHARD_METADATA, arrays, SHARD_KIND)
 
 
 def write_manifest(rows: list[dict], path: str | os.PathLike) -> pd.DataFrame:

@@ -16,12 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from ..constants import BANDS
 from ..errors import DatasetInputError  # noqa: F401  (raised here; re-exported)
-from ..tables import read_cubes, write_table
+from ..tables import read_cubes, read_table, write_table
 from .folds import assign_folds, hash_objids, select_validation
 from .shards import ROLES, ShardStream, write_manifest
 
@@ -35,7 +34,7 @@ def _cube_index(cube_paths: list[str]) -> pd.DataFrame:
     """objid, flags and source file of every galaxy in the cube files (no cubes read)."""
     frames = []
     for path in cube_paths:
-        table = pq.read_table(path, columns=["objid", "flags"]).to_pandas()
+        table = read_table(path, "cubes", columns=["objid", "flags"]).frame
         table["cube_file"] = str(path)
         frames.append(table)
     index = pd.concat(frames, ignore_index=True)

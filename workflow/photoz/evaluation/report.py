@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import yaml
 
-from ..dataset.shards import read_manifest
+from ..dataset.shards import SHARD_KIND, read_manifest
 from ..io import atomic_path
+from ..tables import read_table
 from . import figures
 from .captions import FIGURES, caption
 from .evaluated_galaxies import load_methods
@@ -43,12 +43,11 @@ def read_cubes_of(manifest_path: str, objids: set[int]) -> dict[int, np.ndarray]
     manifest = read_manifest(manifest_path)
     found: dict[int, np.ndarray] = {}
     for path in manifest.loc[manifest["format"] == "parquet", "abspath"]:
-        ids = pq.read_table(path, columns=["objid"]).column("objid").to_numpy()
+        ids = read_table(path, SHARD_KIND, columns=["objid"]).frame["objid"].to_numpy()
         rows = np.flatnonzero(np.isin(ids, list(objids)))
         if len(rows):
-            cubes = pq.read_table(path, columns=["cube"]).column("cube").take(rows).combine_chunks()
-            values = cubes.flatten().to_numpy().reshape(len(rows), 5, 64, 64)
-            found.update({int(ids[r]): values[k] for k, r in enumerate(rows)})
+            cubes = read_table(path, SHARD_KIND, columns=["cube"]).arrays["cube"]
+            found.update({int(ids[r]): cubes[r] for r in rows})
     missing = set(objids) - set(found)
     if missing:
         raise ValueError(f"galaxy {min(missing)} is not in the dataset shards of {manifest_path}")
