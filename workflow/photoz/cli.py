@@ -41,9 +41,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 def build_parser(name: str) -> argparse.ArgumentParser:
     """The parser of stage ``name`` (its options, the config and logging options)."""
-    from .stages import STAGES
-
-    stage = STAGES[name]
+    stage = _command(name)
     parser = OneLineParser(
         prog=name, description=stage.description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -90,16 +88,17 @@ def setup_logging(level: str, log_file: str | None) -> None:
 
 def run_stage(name: str, argv: list[str] | None = None) -> int:
     """Run stage ``name`` with command-line ``argv``; return the exit status."""
-    from .stages import STAGES, UsageError
+    from .stages import UsageError
 
+    stage = _command(name)
     parser = build_parser(name)
     args = parser.parse_args(argv)
     if args.log:
         Path(args.log).parent.mkdir(parents=True, exist_ok=True)
     setup_logging(args.log_level, args.log)
     try:
-        config = resolve_config(args) if STAGES[name].config else {}
-        STAGES[name].run(args, config)
+        config = resolve_config(args) if stage.config else {}
+        stage.run(args, config)
     except UsageError as exc:
         parser.error(str(exc))
     except (PhotozError, OSError, ValueError, KeyError) as exc:
@@ -122,18 +121,27 @@ def _fail(name: str, exc: BaseException, log_file: str | None, unexpected: bool 
     return 1
 
 
+def _command(name: str):
+    from .stages import COMMANDS, STAGES
+
+    return {**STAGES, **COMMANDS}[name]
+
+
 def main(argv: list[str] | None = None) -> int:
     """``photoz <stage> [options]``: run one stage; ``photoz --help`` lists them."""
-    from .stages import STAGES
+    from .stages import COMMANDS, STAGES
 
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
         lines = ["usage: photoz <stage> [options]   (photoz <stage> --help for its options)", "", "stages:"]
         lines += [f"  {n:<16} {s.description.splitlines()[0]}" for n, s in STAGES.items()]
+        lines += ["", "exports:"]
+        lines += [f"  {n:<16} {s.description.splitlines()[0]}" for n, s in COMMANDS.items()]
         print("\n".join(lines))
         return 0 if argv else 1
-    if argv[0] not in STAGES:
-        sys.stderr.write(f"photoz: unknown stage {argv[0]!r}; choose from {', '.join(STAGES)}\n")
+    if argv[0] not in {**STAGES, **COMMANDS}:
+        names = ", ".join([*STAGES, *COMMANDS])
+        sys.stderr.write(f"photoz: unknown command {argv[0]!r}; choose from {names}\n")
         return 1
     return run_stage(argv[0], argv[1:])
 

@@ -174,6 +174,21 @@ def _report(args, config):
     report(args.metrics, files, args.dataset_catalog, args.manifest, args.histories, config, args.out_dir)
 
 
+def _export_cutouts(args, config):
+    from .export import export_cutouts
+
+    written = export_cutouts(args.cubes, args.catalog, args.objids, args.out_dir)
+    log.info("%d cutouts written to %s", len(written), args.out_dir)
+
+
+def _export_photoz(args, config):
+    from .export import export_photoz
+
+    if not (args.fits or args.qp):
+        raise UsageError("give --fits and/or --qp")
+    export_photoz(args.photoz, args.fits, args.qp, args.catalog)
+
+
 class UsageError(ValueError):
     """The command line is incomplete or contradictory (reported like argparse's errors)."""
 
@@ -401,5 +416,37 @@ STAGES: dict[str, Stage] = {
             _opt("--out-dir", required=True, help="where index.html and figures/ go"),
         ],
         _report,
+    ),
+}
+
+#: Commands that are not rules: exports for the people who use the photo-z.
+COMMANDS: dict[str, Stage] = {
+    "export_cutouts": Stage(
+        "Write galaxies' cubes as FITS images with their TAN WCS (one file per galaxy:\n"
+        "an extension per band and its weight map), e.g. to open them in DS9.\n\n"
+        "Example: photoz export_cutouts --cubes results/cubes/part*.parquet \\\n"
+        "    --catalog results/catalog/catalog.parquet --objids 1237650000000000001 --out-dir cutouts",
+        [
+            _opt("--cubes", nargs="+", required=True, help="cube files (results/cubes/*.parquet)"),
+            _opt("--catalog", required=True, help="catalog with objid, ra, dec"),
+            _opt("--objids", nargs="+", type=int, required=True, help="galaxies to export"),
+            _opt("--out-dir", required=True, help="directory of the <objid>.fits files"),
+        ],
+        _export_cutouts,
+        config=False,
+    ),
+    "export_photoz": Stage(
+        "A photo-z table as a FITS binary table with units and / or a qp ensemble\n"
+        "(histogram PDFs on the table's bin edges; RAIL reads it).\n\n"
+        "Example: photoz export_photoz --photoz results/photoz/baseline.parquet \\\n"
+        "    --fits baseline.fits --qp baseline.hdf5",
+        [
+            _opt("--photoz", required=True, help="results/photoz/<method>.parquet"),
+            _opt("--fits", help="output FITS table"),
+            _opt("--qp", help="output qp file (.hdf5)"),
+            _opt("--catalog", help="catalog whose ra, dec, r and E(B-V) join the FITS table"),
+        ],
+        _export_photoz,
+        config=False,
     ),
 }
