@@ -189,6 +189,12 @@ def _export_photoz(args, config):
     export_photoz(args.photoz, args.fits, args.qp, args.catalog)
 
 
+def _apply_models(args, config):
+    from .targets import apply_members
+
+    apply_members(args.members, args.cubes, args.catalog, args.out, args.method)
+
+
 class UsageError(ValueError):
     """The command line is incomplete or contradictory (reported like argparse's errors)."""
 
@@ -421,6 +427,22 @@ STAGES: dict[str, Stage] = {
 
 #: Commands that are not rules: exports for the people who use the photo-z.
 COMMANDS: dict[str, Stage] = {
+    "apply_models": Stage(
+        "Photo-z for galaxies without spectra: every given member (all folds) applied to the\n"
+        "galaxies' cubes, PDFs averaged; z_phot, mean, mode, quantiles, width68, flags, the PDF.\n\n"
+        "Example: photoz apply_models --method baseline \\\n"
+        "    --members results/models/baseline/fold*/member* --cubes my_cubes/part*.parquet \\\n"
+        "    --catalog my_catalog.parquet --out my_photoz.parquet",
+        [
+            _opt("--method", default="baseline", help="method name (recorded in the table)"),
+            _opt("--members", nargs="+", required=True, help="member directories, every fold"),
+            _opt("--cubes", nargs="+", required=True, help="the galaxies' cube files"),
+            _opt("--catalog", required=True, help="catalog with objid, ra, dec, e_bv_sfd"),
+            _opt("--out", required=True, help="output photo-z table (Parquet)"),
+        ],
+        _apply_models,
+        config=False,
+    ),
     "export_cutouts": Stage(
         "Write galaxies' cubes as FITS images with their TAN WCS (one file per galaxy:\n"
         "an extension per band and its weight map), e.g. to open them in DS9.\n\n"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..errors import ModelError
 from ..tables import read_cubes, write_pdfs
 from .member import configure_tensorflow, load_member, pdf_range
 
@@ -26,29 +27,51 @@ def predict_fold(member_dir: str, manifest_path: str, fold: int, out_path: str, 
     return len(objids)
 
 
-def predict_cubes(member_dir: str, catalog: pd.DataFrame, cube_files: list[str], out_path: str) -> int:
-    """PDFs of every galaxy in ``cube_files`` (E(B-V) from ``catalog``) by one member."""
+def cube_pdfs(model, params, cubes: np.ndarray, ebv: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Normalised float64 PDFs (N, n_bins) of a loaded member for cubes (N, 5, 64, 64)."""
     import tensorflow as tf
 
     from ..dataset.reader import apply_pixel_transform
     from .networks import input_size, output_pdf
 
-    configure_tensorflow(0, deterministic=True)
+    crop = input_size(params.network)
+    lo = (cubes.shape[-1] - crop) // 2
+    images = np.moveaxis(cubes[:, :, lo : lo + crop, lo : lo + crop], 1, -1)
+    images = apply_pixel_transform(tf.constant(images), params.pixel_transform)
+    inputs = {"image": images, "ebv": np.asarray(ebv, np.float32)[:, None]}
+    pdf = np.asarray(output_pdf(model.predict(inputs, batch_size=batch_size, verbose=0)), dtype=np.float64)
+    return pdf / pdf.sum(axis=1, keepdims=True)
+
+
+def cube_file_ebv(path: str, table: pd.DataFrame, ebv: pd.Series) -> np.ndarray:
+    """E(B-V) of the galaxies of a cube file (``ebv`` indexed by objid); :class:`ModelError`
+    naming the first galaxy the catalog lacks."""
+    objids = table["objid"].to_numpy(np.int64)
+    absent = ~np.isin(objids, ebv.index.to_numpy())
+    if absent.any():
+        raise ModelError(f"galaxy {objids[absent][0]} of {path} has no E(B-V) in the catalog")
+    return ebv.loc[objids].to_numpy()
+
+
+def member_pdfs(member_dir: str, ebv: pd.Series, cube_files: list[str]):
+    """(objid, normalised PDFs, the member's TrainParams) of every galaxy in
+    ``cube_files`` by one member; ``ebv``: E(B-V) SFD indexed by objid."""
     model, params = load_member(member_dir)
-    ebv = catalog.set_index("objid")["e_bv_sfd"]
-    all_ids, all_pdfs = [], []
+    ids, pdfs = [], []
     for path in cube_files:
         table, cubes, _ = read_cubes(path)
-        crop = input_size(params.network)
-        lo = (cubes.shape[-1] - crop) // 2
-        cubes = cubes[:, :, lo : lo + crop, lo : lo + crop]
-        images = apply_pixel_transform(tf.constant(np.moveaxis(cubes, 1, -1)), params.pixel_transform)
-        e = ebv.loc[table["objid"].to_numpy()].to_numpy(np.float32)[:, None]
-        pdf = output_pdf(model.predict({"image": images, "ebv": e}, batch_size=256, verbose=0))
-        all_ids.append(table["objid"].to_numpy().astype(np.int64))
-        all_pdfs.append(pdf.astype(np.float32))
-    objids, pdfs = np.concatenate(all_ids), np.concatenate(all_pdfs)
-    write_pdfs(objids, pdfs, out_path, {"member_dir": str(member_dir), **pdf_range(params)})
+        pdfs.append(cube_pdfs(model, params, cubes, cube_file_ebv(path, table, ebv)))
+        ids.append(table["objid"].to_numpy(np.int64))
+    return np.concatenate(ids), np.concatenate(pdfs), params
+
+
+def predict_cubes(member_dir: str, catalog: pd.DataFrame, cube_files: list[str], out_path: str) -> int:
+    """PDFs of every galaxy in ``cube_files`` (E(B-V) from ``catalog``) by one member."""
+    configure_tensorflow(0, deterministic=True)
+    objids, pdfs, params = member_pdfs(member_dir, catalog.set_index("objid")["e_bv_sfd"], cube_files)
+    write_pdfs(
+        objids, pdfs.astype(np.float32), out_path, {"member_dir": str(member_dir), **pdf_range(params)}
+    )
     return len(objids)
 
 
