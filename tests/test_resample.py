@@ -143,7 +143,7 @@ def test_point_source_lands_on_the_central_corner_and_moves_with_offsets(tmp_pat
     north = dec0 + 8 / 3600
     east = ra0 + 6 / 3600 / np.cos(np.radians(dec0))
     # 8"/0.396" = 20.20 rows up (north), 6"/0.396" = 15.15 columns left (east): the
-    # issue's "+20.2" and "-15.2", here held to 0.02 px of the exact geometry.
+    # expected "+20.2" and "-15.2", here held to 0.02 px of the exact geometry.
     for ra_s, dec_s, d_row, d_col in ((ra0, north, 8 / 0.396, 0.0), (east, dec0, 0.0, -6 / 0.396)):
         image, wcs = _star_frame(tmp_path, ra_s, dec_s)
         values, _ = resample_frame(image, wcs, [ra0], [dec0])

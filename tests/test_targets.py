@@ -73,3 +73,66 @@ def test_a_galaxy_without_e_bv_is_named(tmp_path):
     member = _member(tmp_path / "fold0/member0", seed=0)
     with pytest.raises(ModelError, match=r"galaxy 42 of .*c\.parquet has no E\(B-V\)"):
         apply_members([member], [str(tmp_path / "c.parquet")], str(catalog), str(tmp_path / "o.parquet"), "b")
+
+
+def test_step4_for_targets_removes_the_offset_the_cross_validation_shows(tmp_path):
+    """Cross-validated galaxies whose out-of-fold z_phot is biased by +0.01 calibrate the
+    targets, whose z_phot carries the same bias: afterwards it is gone."""
+    from photoz.models.ensemble import summarise
+    from photoz.tables import write_photoz
+    from photoz.targets import calibrate_targets
+
+    rng = np.random.default_rng(2)
+    n_bins, z_lo, z_hi = 360, -0.2, 0.6
+    centres = z_lo + (np.arange(n_bins) + 0.5) * (z_hi - z_lo) / n_bins
+
+    def pdfs(z):
+        pdf = np.zeros((len(z), n_bins))
+        pdf[
+            np.arange(len(z)), np.clip(((z - z_lo) / ((z_hi - z_lo) / n_bins)).astype(int), 0, n_bins - 1)
+        ] = 1
+        return pdf
+
+    def sample(n, first_id):
+        z = rng.uniform(0.03, 0.3, n)
+        return np.arange(n) + first_id, z, rng.uniform(14.0, 17.7, n), z + 0.01 + rng.normal(0, 0.003, n)
+
+    ids, z, r, zphot = sample(3000, 1)
+    cv = summarise(ids, ids % 5, z, pdfs(zphot), z_min=z_lo, z_max=z_hi, estimator="mode")
+    write_photoz(cv, tmp_path / "step3.parquet", {"method": "step3"})
+    pd.DataFrame({"objid": ids, "dered_petro_r": r}).to_parquet(tmp_path / "dataset.parquet")
+    t_ids, t_z, t_r, t_zphot = sample(800, 10**6)
+    pdf = pdfs(t_zphot)
+    mode = centres[pdf.argmax(axis=1)]
+    targets = pd.DataFrame(
+        {
+            "objid": t_ids,
+            "z_phot": mode,
+            "z_phot_mean": mode,
+            "z_phot_mode": mode,
+            "z16": mode,
+            "z50": mode,
+            "z84": mode,
+        }
+    )
+    targets["pdf"] = list(pdf.astype(np.float32))
+    meta = {"method": "step3", "z_min": z_lo, "z_max": z_hi, "point_estimate": "mode"}
+    write_photoz(targets, tmp_path / "targets_step3.parquet", meta)
+    pd.DataFrame({"objid": t_ids, "dered_petro_r": t_r}).to_parquet(tmp_path / "targets.parquet")
+
+    out = calibrate_targets(
+        str(tmp_path / "targets_step3.parquet"),
+        str(tmp_path / "step3.parquet"),
+        str(tmp_path / "dataset.parquet"),
+        str(tmp_path / "targets.parquet"),
+        str(tmp_path / "step4.parquet"),
+        z_width=0.01,
+        z_max=0.4,
+        seed=0,
+    )
+    before = np.mean(mode - t_z)
+    after = np.mean(out["z_phot"] - t_z)
+    assert before == pytest.approx(0.01, abs=0.002) and abs(after) < 0.002
+    back = read_photoz(tmp_path / "step4.parquet")
+    np.testing.assert_allclose(np.stack(back["pdf"]).sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(back["z_phot"], mode - back["calibration_offset"], atol=1e-12)

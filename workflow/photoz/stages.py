@@ -195,6 +195,22 @@ def _apply_models(args, config):
     apply_members(args.members, args.cubes, args.catalog, args.out, args.method)
 
 
+def _calibrate_targets(args, config):
+    from .targets import calibrate_targets
+
+    lin = config["lin2022"]
+    calibrate_targets(
+        args.photoz,
+        args.cv_photoz,
+        args.dataset_catalog,
+        args.catalog,
+        args.out,
+        lin["calibration_z_width"],
+        config["training"]["z_max"],
+        lin["seed"],
+    )
+
+
 class UsageError(ValueError):
     """The command line is incomplete or contradictory (reported like argparse's errors)."""
 
@@ -442,6 +458,22 @@ COMMANDS: dict[str, Stage] = {
         ],
         _apply_models,
         config=False,
+    ),
+    "calibrate_targets": Stage(
+        "L22 step 4 for targets: their step 3 photo-z calibrated in (r, z_phot) cells with\n"
+        "every cross-validated galaxy's out-of-fold step 3 photo-z.\n\n"
+        "Example: photoz calibrate_targets --configfile config.yaml \\\n"
+        "    --photoz my_step3.parquet --cv-photoz results/photoz/step3.parquet \\\n"
+        "    --dataset-catalog results/dataset/catalog.parquet --catalog my_catalog.parquet \\\n"
+        "    --out my_step4.parquet",
+        [
+            _opt("--photoz", required=True, help="the targets' step 3 table (photoz apply_models)"),
+            _opt("--cv-photoz", required=True, help="results/photoz/step3.parquet (out-of-fold)"),
+            DATASET_CATALOG,
+            _opt("--catalog", required=True, help="the targets' catalog (objid, dered_petro_r)"),
+            _opt("--out", required=True, help="calibrated photo-z table (Parquet)"),
+        ],
+        _calibrate_targets,
     ),
     "export_cutouts": Stage(
         "Write galaxies' cubes as FITS images with their TAN WCS (one file per galaxy:\n"

@@ -84,3 +84,48 @@ def apply_members(
     meta = {"method": method, "members": sorted(map(str, member_dirs)), **grid}
     write_photoz(table, out, meta)
     return table
+
+
+def calibrate_targets(
+    target_photoz: str,
+    cv_photoz: str,
+    dataset_catalog: str,
+    target_catalog: str,
+    out: str,
+    z_width: float,
+    z_max: float,
+    seed: int,
+) -> pd.DataFrame:
+    """L22 step 4 for targets: the targets' z_phot (of step 3's members) minus the mean
+    z_phot - z_spec, per (r, z_phot) cell, of every cross-validated galaxy with its
+    out-of-fold step 3 photo-z (all folds together: none of them is a target); the
+    PDFs are moved with their z_phot, as in the cross-validation."""
+    from .lin2022.calibration import calibration_offsets, shift_pdfs
+    from .tables import read_photoz
+
+    targets, cv = read_photoz(target_photoz), read_photoz(cv_photoz)
+    r_cv = pd.read_parquet(dataset_catalog, columns=["objid", "dered_petro_r"]).set_index("objid")
+    r_targets = pd.read_parquet(target_catalog, columns=["objid", "dered_petro_r"]).set_index("objid")
+    for table, r, path in ((cv, r_cv, dataset_catalog), (targets, r_targets, target_catalog)):
+        absent = ~table["objid"].isin(r.index)
+        if absent.any():
+            raise ModelError(f"galaxy {table['objid'][absent].iloc[0]} has no dered_petro_r in {path}")
+    z_edges = np.linspace(0.0, z_max, int(round(z_max / z_width)) + 1)
+    offsets = calibration_offsets(
+        targets["z_phot"].to_numpy(np.float64),
+        r_targets.loc[targets["objid"], "dered_petro_r"].to_numpy(np.float64),
+        cv["z_spec"].to_numpy(np.float64),
+        cv["z_phot"].to_numpy(np.float64),
+        r_cv.loc[cv["objid"], "dered_petro_r"].to_numpy(np.float64),
+        seed,
+        z_edges,
+    )
+    z_min, z_hi = targets.attrs["pdf_range"]
+    calibrated = targets.copy()
+    calibrated["pdf"] = list(shift_pdfs(np.stack(targets["pdf"]), -offsets, z_min, z_hi).astype(np.float32))
+    for column in ("z_phot", "z_phot_mean", "z_phot_mode", "z16", "z50", "z84"):
+        calibrated[column] = targets[column].to_numpy() - offsets
+    calibrated["calibration_offset"] = offsets
+    meta = {"calibrated": target_photoz, "calibration_set": cv_photoz, "z_width": z_width, "method": "step4"}
+    write_photoz(calibrated, out, meta)
+    return calibrated
