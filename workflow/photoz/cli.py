@@ -21,13 +21,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .config import load_config, validate_config
+from .config import WORKFLOW_ROOT, load_config, validate_config
 from .errors import ConfigError, PhotozError
 
 log = logging.getLogger("photoz.cli")
 
 #: The configuration shipped with the workflow (the defaults' one source).
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
+DEFAULT_CONFIG = WORKFLOW_ROOT / "config.yaml"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
