@@ -29,13 +29,20 @@ include: "workflow/rules/resample.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/training.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/targets.smk"
 
 
 localrules:
     all,
+    targets,
 
 
 rule all:
     default_target: True
     input:
         get_final_outputs,
+
+
+rule targets:
+    input:
+        get_target_outputs,

@@ -21,7 +21,7 @@ from .errors import ConfigError  # noqa: F401  (raised here; re-exported)
 WORKFLOW_ROOT = Path(__file__).resolve().parents[2]  # where the Snakefile and config.yaml are
 SCHEMA_PATH = WORKFLOW_ROOT / "workflow" / "schemas" / "config.schema.yaml"
 #: Config keys naming files shipped with the workflow: relative paths are relative to it.
-SHIPPED_PATHS = (("catalog", "sql_template"),)
+SHIPPED_PATHS = (("catalog", "sql_template"), ("targets", "sql_template"))
 
 
 def _with_defaults(validator_class):

@@ -95,7 +95,7 @@ def photoz_fits_table(photoz_path: str, out_path: str | os.PathLike, catalog: st
     attrs = dict(df.attrs)
     if catalog:
         cat = pd.read_parquet(catalog)
-        cat = cat[["objid", *[c for c in CATALOG_COLUMNS if c in cat]]]
+        cat = cat[["objid", *[c for c in CATALOG_COLUMNS if c in cat and c not in df]]]
         missing = sorted(set(df["objid"]) - set(cat["objid"]))
         if missing:
             raise ExportError(f"galaxy {missing[0]} of {photoz_path} is not in {catalog}")

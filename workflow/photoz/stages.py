@@ -38,7 +38,13 @@ def _opt(*flags: str, **kwargs: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
 def _query_catalog(args, config):
     from .catalog.query import query_catalog
 
-    query_catalog(config, args.catalog, args.rejected)
+    query_catalog(config, args.catalog, args.rejected, args.without_spectra)
+
+
+def _query_targets(args, config):
+    from .catalog.targets import query_targets
+
+    query_targets(config, args.training_catalog, args.without_spectra, args.catalog, args.rejected)
 
 
 def _plan_partitions(args, config):
@@ -66,7 +72,9 @@ def _index_frames(args, config):
 def _fetch_frames(args, config):
     from .frames.stage import fetch_frames
 
-    manifest = fetch_frames(config, args.index, args.catalog, args.manifest, args.threads)
+    manifest = fetch_frames(
+        config, args.index, args.catalog, args.manifest, args.threads, args.without_spectra
+    )
     failed = int((manifest["status"] == "failed").sum())
     log.info("%d frames, %d failed", len(manifest), failed)
 
@@ -192,7 +200,14 @@ def _export_photoz(args, config):
 def _apply_models(args, config):
     from .targets import apply_members
 
-    apply_members(args.members, args.cubes, args.catalog, args.out, args.method)
+    apply_members(args.members, args.cubes, args.catalog, args.out, args.method, args.threads)
+
+
+def _list_missing_targets(args, config):
+    from .targets import list_missing_targets
+
+    table = list_missing_targets(args.rejected, args.catalog, args.cubes, args.missing, args.out)
+    log.info("%d targets without full data", table["objid"].nunique())
 
 
 def _calibrate_targets(args, config):
@@ -224,8 +239,31 @@ STAGES: dict[str, Stage] = {
         [
             _opt("--catalog", default="results/catalog/catalog.parquet", help="output catalog"),
             _opt("--rejected", default="results/catalog/rejected.parquet", help="output: rejected rows"),
+            _opt(
+                "--without-spectra",
+                default="results/catalog/without_spectra.parquet",
+                help="output: the synthetic sky's galaxies without spectra (empty for SDSS)",
+            ),
         ],
         _query_catalog,
+    ),
+    "query_targets": Stage(
+        "Stage 1 for galaxies without spectra (targets.backend: synthetic, file, skyserver or\n"
+        "casjobs): the target catalog, on the training catalog's sky.\n\n"
+        "Example: photoz query_targets --configfile config.yaml",
+        [
+            _opt("--training-catalog", default="results/catalog/catalog.parquet", help="input: its sky"),
+            _opt(
+                "--without-spectra",
+                default="results/catalog/without_spectra.parquet",
+                help="input: the synthetic sky's galaxies without spectra",
+            ),
+            _opt("--catalog", default="results/targets/catalog/catalog.parquet", help="output catalog"),
+            _opt(
+                "--rejected", default="results/targets/catalog/rejected.parquet", help="output: rejected rows"
+            ),
+        ],
+        _query_targets,
     ),
     "plan_partitions": Stage(
         "Stage 2: split the catalog into compact sky partitions (one Parquet file each).\n\n"
@@ -265,7 +303,12 @@ STAGES: dict[str, Stage] = {
         "    --manifest results/frames/manifest/part0000.parquet --threads 2",
         [
             _opt("--index", required=True, help="the partition's frame index (Parquet)"),
-            _opt("--catalog", default="results/catalog/catalog.parquet", help="full catalog"),
+            _opt("--catalog", default="results/catalog/catalog.parquet", help="training catalog (the sky)"),
+            _opt(
+                "--without-spectra",
+                default="results/catalog/without_spectra.parquet",
+                help="the synthetic sky's galaxies without spectra (rendered too)",
+            ),
             _opt("--manifest", required=True, help="output manifest (Parquet)"),
             _opt("--threads", type=int, default=1, help="parallel renderers / downloads"),
         ],
@@ -439,10 +482,6 @@ STAGES: dict[str, Stage] = {
         ],
         _report,
     ),
-}
-
-#: Commands that are not rules: exports for the people who use the photo-z.
-COMMANDS: dict[str, Stage] = {
     "apply_models": Stage(
         "Photo-z for galaxies without spectra: every given member (all folds) applied to the\n"
         "galaxies' cubes, PDFs averaged; z_phot, mean, mode, quantiles, width68, flags, the PDF.\n\n"
@@ -455,6 +494,7 @@ COMMANDS: dict[str, Stage] = {
             _opt("--cubes", nargs="+", required=True, help="the galaxies' cube files"),
             _opt("--catalog", required=True, help="catalog with objid, ra, dec, e_bv_sfd"),
             _opt("--out", required=True, help="output photo-z table (Parquet)"),
+            _opt("--threads", type=int, default=0, help="CPU threads (0: all)"),
         ],
         _apply_models,
         config=False,
@@ -475,20 +515,6 @@ COMMANDS: dict[str, Stage] = {
         ],
         _calibrate_targets,
     ),
-    "export_cutouts": Stage(
-        "Write galaxies' cubes as FITS images with their TAN WCS (one file per galaxy:\n"
-        "an extension per band and its weight map), e.g. to open them in DS9.\n\n"
-        "Example: photoz export_cutouts --cubes results/cubes/part*.parquet \\\n"
-        "    --catalog results/catalog/catalog.parquet --objids 1237650000000000001 --out-dir cutouts",
-        [
-            _opt("--cubes", nargs="+", required=True, help="cube files (results/cubes/*.parquet)"),
-            _opt("--catalog", required=True, help="catalog with objid, ra, dec"),
-            _opt("--objids", nargs="+", type=int, required=True, help="galaxies to export"),
-            _opt("--out-dir", required=True, help="directory of the <objid>.fits files"),
-        ],
-        _export_cutouts,
-        config=False,
-    ),
     "export_photoz": Stage(
         "A photo-z table as a FITS binary table with units and / or a qp ensemble\n"
         "(histogram PDFs on the table's bin edges; RAIL reads it).\n\n"
@@ -501,6 +527,41 @@ COMMANDS: dict[str, Stage] = {
             _opt("--catalog", help="catalog whose ra, dec, r and E(B-V) join the FITS table"),
         ],
         _export_photoz,
+        config=False,
+    ),
+    "list_missing_targets": Stage(
+        "Every target galaxy without (full) photo-z and why: rejected by the target query,\n"
+        "or lacking a band in its cube (it keeps its photo-z, flagged).\n\n"
+        "Example: photoz list_missing_targets --rejected results/targets/catalog/rejected.parquet \\\n"
+        "    --catalog results/targets/catalog/catalog.parquet \\\n"
+        "    --cubes results/targets/cubes/part*.parquet \\\n"
+        "    --missing results/targets/cubes/part*.missing.tsv --out results/targets/missing.tsv",
+        [
+            _opt("--rejected", required=True, help="the target query's rejected rows"),
+            _opt("--catalog", required=True, help="the target catalog"),
+            _opt("--cubes", nargs="+", required=True, help="the target cube files"),
+            _opt("--missing", nargs="+", required=True, help="the cube stage's missing tables"),
+            _opt("--out", required=True, help="output TSV"),
+        ],
+        _list_missing_targets,
+        config=False,
+    ),
+}
+
+#: Commands that are not rules: exports for the people who use the photo-z.
+COMMANDS: dict[str, Stage] = {
+    "export_cutouts": Stage(
+        "Write galaxies' cubes as FITS images with their TAN WCS (one file per galaxy:\n"
+        "an extension per band and its weight map), e.g. to open them in DS9.\n\n"
+        "Example: photoz export_cutouts --cubes results/cubes/part*.parquet \\\n"
+        "    --catalog results/catalog/catalog.parquet --objids 1237650000000000001 --out-dir cutouts",
+        [
+            _opt("--cubes", nargs="+", required=True, help="cube files (results/cubes/*.parquet)"),
+            _opt("--catalog", required=True, help="catalog with objid, ra, dec"),
+            _opt("--objids", nargs="+", type=int, required=True, help="galaxies to export"),
+            _opt("--out-dir", required=True, help="directory of the <objid>.fits files"),
+        ],
+        _export_cutouts,
         config=False,
     ),
 }

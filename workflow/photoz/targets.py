@@ -26,16 +26,17 @@ log = logging.getLogger(__name__)
 
 
 def apply_members(
-    member_dirs: list[str], cube_files: list[str], catalog: str, out: str, method: str
+    member_dirs: list[str], cube_files: list[str], catalog: str, out: str, method: str, threads: int = 0
 ) -> pd.DataFrame:
     """Average the PDFs of ``member_dirs`` over the galaxies of ``cube_files`` (position
-    and E(B-V) from ``catalog``) and write the photo-z table ``out``."""
+    and E(B-V) from ``catalog``) and write the photo-z table ``out`` (``threads``: CPU
+    threads of TensorFlow, 0 for all)."""
     from .models.member import configure_tensorflow, load_member, pdf_range
     from .models.predict import cube_file_ebv, cube_pdfs
 
     if not member_dirs:
         raise ModelError(f"{method}: no trained member given")
-    configure_tensorflow(0, deterministic=True)
+    configure_tensorflow(threads, deterministic=True)
     cat = pd.read_parquet(catalog, columns=["objid", "ra", "dec", "e_bv_sfd"]).set_index("objid")
     members = [(str(m), *load_member(m)) for m in sorted(member_dirs)]  # each model loaded once
     grid = pdf_range(members[0][2])
@@ -129,3 +130,40 @@ def calibrate_targets(
     meta = {"calibrated": target_photoz, "calibration_set": cv_photoz, "z_width": z_width, "method": "step4"}
     write_photoz(calibrated, out, meta)
     return calibrated
+
+
+MISSING_COLUMNS = ["objid", "stage", "band", "reason"]
+
+
+def list_missing_targets(
+    rejected: str, catalog: str, cube_files: list[str], missing_files: list[str], out: str
+) -> pd.DataFrame:
+    """The targets without full photo-z, one row per (galaxy, reason): rejected by the
+    query (no photo-z; ``band`` empty), or a band without data in the cube (photo-z kept,
+    flagged). :class:`ModelError` if a catalog galaxy is in no cube file: nothing may
+    vanish between the stages."""
+    from .io import atomic_path
+
+    rows = [
+        pd.DataFrame(
+            {
+                "objid": r["objid"].to_numpy(np.int64),
+                "stage": "query_targets",
+                "band": "",
+                "reason": r["reject_reason"],
+            }
+        )
+        for r in [pd.read_parquet(rejected, columns=["objid", "reject_reason"])]
+    ]
+    in_cubes = np.concatenate([read_cubes(p)[0]["objid"].to_numpy(np.int64) for p in cube_files])
+    lost = np.setdiff1d(pd.read_parquet(catalog, columns=["objid"])["objid"].to_numpy(np.int64), in_cubes)
+    if lost.size:
+        raise ModelError(f"galaxy {lost[0]} of {catalog} is in none of the cube files ({lost.size} such)")
+    for path in missing_files:
+        table = pd.read_csv(path, sep="\t", dtype={"band": str, "reason": str})
+        if len(table):
+            rows.append(table.assign(stage="resample_cubes")[MISSING_COLUMNS])
+    table = pd.concat(rows, ignore_index=True)[MISSING_COLUMNS].sort_values(["objid", "band"])
+    with atomic_path(out) as tmp:
+        table.to_csv(tmp, sep="\t", index=False)
+    return table

@@ -7,6 +7,7 @@ rule query_catalog:
     output:
         catalog="results/catalog/catalog.parquet",
         rejected="results/catalog/rejected.parquet",
+        without_spectra="results/catalog/without_spectra.parquet",
     log:
         "logs/query_catalog/query_catalog.log",
     benchmark:
@@ -23,7 +24,8 @@ rule query_catalog:
         config_json=get_params_json("catalog", "synthetic"),
     shell:
         "{params.python} {params.script} --params-json {params.config_json:q}"
-        " --catalog {output.catalog} --rejected {output.rejected} --log {log} >> {log} 2>&1"
+        " --catalog {output.catalog} --rejected {output.rejected}"
+        " --without-spectra {output.without_spectra} --log {log} >> {log} 2>&1"
 
 
 checkpoint plan_partitions:

@@ -14,10 +14,11 @@ import photoz.methods as photoz_methods
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
 # Shipped resources are found relative to the workflow, whatever --directory is.
-if not os.path.isabs(config["catalog"]["sql_template"]):
-    config["catalog"]["sql_template"] = os.path.join(
-        workflow.basedir, config["catalog"]["sql_template"]
-    )
+for section in ("catalog", "targets"):
+    if not os.path.isabs(config[section]["sql_template"]):
+        config[section]["sql_template"] = os.path.join(
+            workflow.basedir, config[section]["sql_template"]
+        )
 
 
 # With --sdm conda the rule's environment provides python; otherwise use the
@@ -52,6 +53,25 @@ def get_catalog_inputs(wildcards):
     return inputs
 
 
+def get_targets_inputs(wildcards):
+    """Inputs of query_targets besides the training catalog: the SQL template and, for
+    the file backend, the file."""
+    inputs = {"template": config["targets"]["sql_template"]}
+    if config["targets"]["backend"] == "file" and config["targets"]["file"]["path"]:
+        inputs["user_catalog"] = config["targets"]["file"]["path"]
+    return inputs
+
+
+def get_targets_runtime(wildcards):
+    """Minutes, as for the catalog query of the same backend."""
+    return {"casjobs": 24 * 60, "skyserver": 6 * 60}.get(config["targets"]["backend"], 30)
+
+
+def get_targets_mem_mb(wildcards):
+    """MB: a synthetic target sample is a small file; server results can be large."""
+    return 2000 if config["targets"]["backend"] in ("synthetic", "file") else 8000
+
+
 def get_catalog_runtime(wildcards):
     """Minutes. A CasJobs batch job can queue for hours; the rest is quick."""
     return {"casjobs": 24 * 60, "skyserver": 6 * 60}.get(config["catalog"]["backend"], 60)
@@ -81,10 +101,56 @@ def get_partition_frames_dir(wildcards):
     return os.path.join(config["frames"]["cache_dir"], "partitions", wildcards.part)
 
 
-def get_frames_dir_output():
-    """fetch_frames' frame directory; temporary when frames.temporary is set."""
-    path = directory(os.path.join(config["frames"]["cache_dir"], "partitions", "{part}"))
+def get_target_partition_frames_dir(wildcards):
+    """Directory where a target partition sees its frames (beside the training ones')."""
+    return os.path.join(config["frames"]["cache_dir"], "partitions", "targets", wildcards.part)
+
+
+def get_frames_dir_output(sample=None):
+    """fetch_frames' frame directory (of a training or, ``sample="targets"``, a target
+    partition); temporary when frames.temporary is set."""
+    parts = ("partitions", sample, "{part}") if sample else ("partitions", "{part}")
+    path = directory(os.path.join(config["frames"]["cache_dir"], *parts))
     return temp(path) if config["frames"]["temporary"] else path
+
+
+def get_target_partitions(wildcards):
+    """Target partition names planned by the plan_target_partitions checkpoint."""
+    outdir = checkpoints.plan_target_partitions.get().output.outdir
+    return sorted(glob_wildcards(f"{outdir}/{{part}}.parquet").part)
+
+
+def get_target_cube_files(wildcards):
+    """The cube files of every target partition."""
+    return expand("results/targets/cubes/{part}.parquet", part=get_target_partitions(wildcards))
+
+
+def get_target_missing_files(wildcards):
+    """The (galaxy, band) tables without data of every target partition."""
+    return expand("results/targets/cubes/{part}.missing.tsv", part=get_target_partitions(wildcards))
+
+
+def get_all_member_weights(wildcards):
+    """Final weights of every member of every fold of a method (targets get them all)."""
+    return expand(
+        "results/models/{method}/fold{fold}/member{member}/weights.weights.h5",
+        method=wildcards.method,
+        fold=FOLDS,
+        member=MEMBERS,
+    )
+
+
+def get_target_outputs(wildcards):
+    """Everything ``snakemake targets`` builds: each trained method's photo-z of the
+    targets (Parquet, FITS, qp) and the table of targets without (full) data."""
+    return [
+        *expand(
+            "results/targets/photoz/{method}.{ext}",
+            method=METHODS,
+            ext=["parquet", "fits", "qp.hdf5"],
+        ),
+        "results/targets/missing.tsv",
+    ]
 
 
 def get_cube_files(wildcards):

@@ -31,6 +31,7 @@ rule fetch_frames:
     input:
         index="results/frames/index/{part}.parquet",
         catalog="results/catalog/catalog.parquet",
+        without_spectra="results/catalog/without_spectra.parquet",
     output:
         manifest="results/frames/manifest/{part}.parquet",
         frames=get_frames_dir_output(),
@@ -50,5 +51,6 @@ rule fetch_frames:
         config_json=get_params_json("catalog", "frames"),
     shell:
         "{params.python} {params.script} --params-json {params.config_json:q}"
-        " --index {input.index} --catalog {input.catalog} --manifest {output.manifest}"
+        " --index {input.index} --catalog {input.catalog} --without-spectra {input.without_spectra}"
+        " --manifest {output.manifest}"
         " --threads {threads} --log {log} >> {log} 2>&1"

@@ -145,8 +145,10 @@ def query_casjobs(
     env: Mapping[str, str] = os.environ,
     session: requests.Session | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    key: str = "specobjid",
 ) -> tuple[pd.DataFrame, dict]:
-    """Run the P19 query as a CasJobs batch job and download the result table."""
+    """Run the query as a CasJobs batch job and download the result table, paged by the
+    unique column ``key`` (``specobjid`` for P19's spectra, ``objid`` for targets)."""
     session = session or requests.Session()
     client = CasJobsClient(params, token_from_environment(params, env, session), session)
     context = f"DR{data_release}"
@@ -161,20 +163,20 @@ def query_casjobs(
     pages, last = [], -1
     while True:
         page = client.quick_query(
-            f"SELECT TOP {params.page_rows} * FROM {table} WHERE specobjid > {last} ORDER BY specobjid",
+            f"SELECT TOP {params.page_rows} * FROM {table} WHERE {key} > {last} ORDER BY {key}",
             "MyDB",
-            f"download of mydb.{table} after specobjid {last}",
+            f"download of mydb.{table} after {key} {last}",
         )
         if page.empty:
             break
         page = normalise_columns(page)
         pages.append(page)
-        last = int(page["specobjid"].max())
+        last = int(page[key].max())
         if len(page) < params.page_rows:
             break
     if not pages:
         raise CatalogError(f"CasJobs job {job_id}: result table mydb.{table} is empty")
-    result = pd.concat(pages, ignore_index=True).drop_duplicates("specobjid")
+    result = pd.concat(pages, ignore_index=True).drop_duplicates(key)
     return result, {
         "job_id": job_id,
         "context": context,

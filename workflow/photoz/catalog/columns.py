@@ -42,8 +42,20 @@ OPTIONAL_COLUMNS: list[str] = [
     "type",
     "flags",
 ]
-#: Columns the selection cuts need.
-SELECTION_COLUMNS = ["z", "zwarning", "class", "primtarget", "clean", "insidemask", "dered_petro_r"]
+#: What the target sample needs (photo-z from images): position, E(B-V) (a network
+#: input) and r (L22 step 4's cells); the other magnitudes are kept when present.
+TARGET_REQUIRED_COLUMNS: list[str] = ["objid", "ra", "dec", "e_bv_sfd", "dered_petro_r"]
+#: Columns holding text; every other column of the contract must be numeric.
+TEXT_COLUMNS = ("class",)
+#: Valid [low, high) of a column (or of every band of a ``prefix_<band>`` family) with
+#: the text naming it; a value outside is a rejected row.
+VALID_RANGES: dict[str, tuple[float, float, str]] = {
+    "ra": (0.0, 360.0, "[0, 360) deg"),
+    "dec": (-90.0, np.nextafter(90.0, np.inf), "[-90, 90] deg"),
+    "e_bv_sfd": (0.0, 10.0, "[0, 10) mag"),
+    "petromag": (0.0, 40.0, "[0, 40) mag"),
+    "petromagerr": (0.0, np.inf, ">= 0"),
+}
 #: Alternative spellings found in user exports, mapped to ours (after lower-casing).
 ALIASES = {
     "bestobjid": "objid",
@@ -66,6 +78,34 @@ def normalise_columns(df: pd.DataFrame) -> pd.DataFrame:
     for col, dtype in ID_DTYPES.items():
         if col in df and df[col].dtype != dtype and df[col].notna().all():
             df[col] = df[col].astype(dtype)
+    return df
+
+
+def valid_range(column: str) -> tuple[float, float, str] | None:
+    """The valid range of ``column`` (:data:`VALID_RANGES`), or ``None``."""
+    family = column.rsplit("_", 1)[0] if column[-2:] in {f"_{b}" for b in BANDS} else column
+    return VALID_RANGES.get(column, VALID_RANGES.get(family))
+
+
+def require_numeric(df: pd.DataFrame, source: str) -> pd.DataFrame:
+    """The contract's columns of ``df`` as numbers; :class:`CatalogError` naming the column
+    and the first row whose value is not a number (a text ``dec`` column would otherwise
+    pass stage 1 and fail far downstream)."""
+    from ..errors import CatalogError
+
+    df = df.copy()
+    for col in [*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS, "zwarning", "primtarget", "clean", "insidemask"]:
+        if col not in df or col in TEXT_COLUMNS or df[col].dtype.kind in "iufb":
+            continue
+        numbers = pd.to_numeric(df[col], errors="coerce")
+        bad = numbers.isna() & df[col].notna()
+        if bad.any():
+            k = int(np.flatnonzero(bad.to_numpy())[0])
+            ident = f" (objid {df['objid'].iloc[k]})" if "objid" in df and col != "objid" else ""
+            raise CatalogError(
+                f"{source}: column {col!r} is not numeric: row {k + 1}{ident} has {df[col].iloc[k]!r}"
+            )
+        df[col] = numbers
     return df
 
 

@@ -11,11 +11,12 @@ from .columns import normalise_columns
 from .selection import CatalogError
 
 
-def read_user_catalog(path: str | Path) -> pd.DataFrame:
-    """Read ``path`` by extension and normalise its column names."""
+def read_user_catalog(path: str | Path, key: str = "catalog.file.path") -> pd.DataFrame:
+    """Read ``path`` by extension and normalise its column names (``key``: the config key
+    that named the file, for the error)."""
     path = Path(path)
     if not path.exists():
-        raise CatalogError(f"catalog.file.path: {path} does not exist")
+        raise CatalogError(f"{key}: {path} does not exist")
     suffixes = "".join(path.suffixes).lower()
     try:
         if suffixes.endswith(".parquet"):

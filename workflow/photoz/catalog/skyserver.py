@@ -59,7 +59,7 @@ def query_skyserver(
     template: str,
     sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[pd.DataFrame, dict]:
-    """Run the P19 query chunk by chunk; return the joined table and provenance."""
+    """Run the query (P19 or the targets') chunk by chunk; return the joined table and provenance."""
     pending = list(ra_chunks(params.n_chunks))
     frames: list[pd.DataFrame] = []
     chunk_log = []
@@ -90,7 +90,9 @@ def query_skyserver(
     if not frames:
         raise CatalogError(f"SkyServer DR{data_release}: the query returned no rows at all")
     joined = pd.concat(frames, ignore_index=True)
-    deduped = joined.drop_duplicates("specobjid", keep="first").reset_index(drop=True)
+    # a row repeated across chunk borders: one spectrum (P19) or one object (targets)
+    key = "specobjid" if "specobjid" in joined else "objid"
+    deduped = joined.drop_duplicates(key, keep="first").reset_index(drop=True)
     provenance = {
         "chunks": chunk_log,
         "rows_returned": len(joined),

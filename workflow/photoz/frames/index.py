@@ -55,21 +55,25 @@ def _rows(
 def index_synthetic(
     galaxies: pd.DataFrame, geometry: SurveyGeometry, release: int, cache_root: str, base_url: str
 ) -> pd.DataFrame:
-    """Index of a partition from the synthetic survey's frame geometry (exact test)."""
+    """Index of a partition from the synthetic survey's frame geometry (exact test).
+
+    A galaxy the survey placed (``sim_region``) is looked up in its region's runs; any
+    other position (a user's own targets on the synthetic sky) in every region's."""
     corner_ra, corner_dec = cutout_corners(galaxies["ra"].to_numpy(), galaxies["dec"].to_numpy())
     regions = {r.name: r for r in geometry.regions}
-    candidates: dict[tuple[int, int, int], list[int]] = defaultdict(list)
-    for i, (ra, dec, name) in enumerate(galaxies[["ra", "dec", "sim_region"]].itertuples(index=False)):
-        region = regions[name]
-        mu, nu = radec_to_gc(np.array([ra]), np.array([dec]), region.incl)
-        margin = CUTOUT_RADIUS_DEG + BAND_SLACK_DEG
-        for run, camcol, fld in geometry.candidate_frames(region, float(mu[0]), float(nu[0]), margin):
-            candidates[(run.run, camcol, fld)].append(i)
+    names = galaxies["sim_region"] if "sim_region" in galaxies else pd.Series(None, index=galaxies.index)
+    candidates: dict[tuple[int, int, int], set[int]] = defaultdict(set)
+    margin = CUTOUT_RADIUS_DEG + BAND_SLACK_DEG
+    for i, (ra, dec, name) in enumerate(zip(galaxies["ra"], galaxies["dec"], names, strict=True)):
+        for region in [regions[name]] if isinstance(name, str) else geometry.regions:
+            mu, nu = radec_to_gc(np.array([ra]), np.array([dec]), region.incl)
+            for run, camcol, fld in geometry.candidate_frames(region, float(mu[0]), float(nu[0]), margin):
+                candidates[(run.run, camcol, fld)].add(i)
     objids = galaxies["objid"].to_numpy()
     rows: list[dict] = []
     for (run_id, camcol, fld), members in sorted(candidates.items()):
         run = geometry.run_by_number(run_id)
-        members = np.asarray(members)
+        members = np.asarray(sorted(members))
         for band in BANDS:
             wcs = geometry.frame_wcs(run, camcol, fld, band)
             hit = frame_overlaps(

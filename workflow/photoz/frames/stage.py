@@ -18,8 +18,9 @@ log = logging.getLogger(__name__)
 
 
 def is_synthetic(catalog_meta: dict) -> bool:
-    """Frames are rendered for the synthetic survey and downloaded otherwise."""
-    return catalog_meta.get("backend") == "synthetic"
+    """Frames are rendered for the synthetic sky and downloaded otherwise (a catalog's
+    ``sky``; catalogs written before it existed: their backend)."""
+    return catalog_meta.get("sky", catalog_meta.get("backend")) == "synthetic"
 
 
 def shared_cache_root(cfg: dict[str, Any], catalog_meta: dict) -> Path:
@@ -70,9 +71,17 @@ def index_frames(
 
 
 def fetch_frames(
-    cfg: dict[str, Any], index_path: str, catalog_path: str, manifest_path: str, threads: int
+    cfg: dict[str, Any],
+    index_path: str,
+    catalog_path: str,
+    manifest_path: str,
+    threads: int,
+    without_spectra_path: str | None = None,
 ) -> pd.DataFrame:
-    """Render or download a partition's frames; write the manifest."""
+    """Render or download a partition's frames (of either sample); write the manifest.
+
+    ``catalog_path`` is the training catalog: it names the sky and, for a synthetic sky,
+    holds with ``without_spectra_path`` every bright galaxy the frames show."""
     index = pd.read_parquet(index_path)
     meta = read_table_metadata(catalog_path)
     shared = None if cfg["frames"]["temporary"] else shared_cache_root(cfg, meta)
@@ -80,10 +89,12 @@ def fetch_frames(
         from ..synthetic.render import FrameRenderer
         from ..synthetic.survey import geometry_from_description
 
-        catalog = pd.read_parquet(catalog_path)
+        galaxies = [pd.read_parquet(catalog_path)]
+        if without_spectra_path:
+            galaxies.append(pd.read_parquet(without_spectra_path))
         renderer = FrameRenderer(
             geometry_from_description(meta["synthetic"]),
-            catalog,
+            pd.concat([g for g in galaxies if len(g)], ignore_index=True),
             int(meta["seed"]),
             float(meta["selection"]["r_mag_limit"]),
             calibration_file=meta["synthetic"]["config"].get("calibration_file"),

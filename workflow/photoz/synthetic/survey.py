@@ -49,6 +49,16 @@ PETRO_RADIUS_ERROR = float(np.sqrt(1.4**2 - 1.0))
 CUTOUT_RADIUS_ARCSEC = 32 * 0.396 * np.sqrt(2.0)
 #: Candidates this much fainter than the limit (true r) count as bright targets there.
 BRIGHT_MARGIN_MAG = 0.3
+#: Seed tags of the draws: the spectroscopic sample, the photo-z column's reference set
+#: and the MGS targets that got no spectrum (declustered with the spectroscopic sample:
+#: both are the sky's bright galaxies).
+SPECTROSCOPIC_TAG, REFERENCE_TAG, WITHOUT_SPECTRA_TAG = 17, 29, 37
+#: Photometric object numbers (objID's 16-bit ``id`` field) of the galaxies without
+#: spectra start here, so that their objids never meet the spectroscopic sample's.
+WITHOUT_SPECTRA_FIRST_ID = 32768
+#: Columns only a spectrum gives; galaxies without one lack them (the redshift is kept
+#: as ``sim_z``, the truth nothing but the tests reads).
+SPECTRUM_COLUMNS = ("specobjid", "z", "zerr", "zwarning", "class", "scienceprimary")
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,7 @@ class SyntheticSurveyConfig(FromConfig):
     frame_width: int
     frame_height: int
     reference_size: int
+    n_without_spectra: int  # MGS targets without spectra, beside the n_galaxies (targets)
     r_mag_limit: float
     z_min: float
     z_max: float
@@ -106,6 +117,7 @@ class SyntheticSurvey:
         self.population = template_population(cfg.calibration_file)
         # Bright candidates placed so far per draw: unit vectors and exemption flags.
         self._bright: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._photoz_reference: pd.DataFrame | None = None
         self.grid = zm_grid(
             cfg.r_mag_limit + CANDIDATE_MARGIN_MAG, z_max=max(0.7, cfg.z_max + 0.2), k_margin=0.4
         )
@@ -173,7 +185,8 @@ class SyntheticSurvey:
         pos = pos.copy()
         idx = np.flatnonzero(bright)
         exempt = rng.random(idx.size) < min(1.0, 1.0 / np.sqrt(self.cfg.density_boost))
-        placed, placed_exempt = self._bright.get(seed_tag, (np.empty((0, 3)), np.empty(0, bool)))
+        group = SPECTROSCOPIC_TAG if seed_tag == WITHOUT_SPECTRA_TAG else seed_tag
+        placed, placed_exempt = self._bright.get(group, (np.empty((0, 3)), np.empty(0, bool)))
         chord = 2.0 * np.sin(np.radians(CUTOUT_RADIUS_ARCSEC / 3600.0) / 2.0)
         all_exempt = np.r_[placed_exempt, exempt]
         for _ in range(100):
@@ -197,7 +210,7 @@ class SyntheticSurvey:
                 values[rows] = fresh[column].to_numpy()
                 pos[column] = values
         xyz = unit_vectors(pos["ra"].to_numpy()[idx], pos["dec"].to_numpy()[idx])
-        self._bright[seed_tag] = (np.vstack([placed, xyz]), all_exempt)
+        self._bright[group] = (np.vstack([placed, xyz]), all_exempt)
         return pos
 
     def _observe(self, rng: np.random.Generator, gal: pd.DataFrame, pos: pd.DataFrame) -> pd.DataFrame:
@@ -282,7 +295,7 @@ class SyntheticSurvey:
         obs["zerr"] = 1.5e-5 * np.exp(0.3 * rng.standard_normal(size))
         return pd.concat([obs, gal], axis=1)
 
-    def simulate_candidates(self, n_selected: int, passes, seed_tag: int = 17) -> pd.DataFrame:
+    def simulate_candidates(self, n_selected: int, passes, seed_tag: int = SPECTROSCOPIC_TAG) -> pd.DataFrame:
         """Draw candidate spectra until ``n_selected`` of them pass ``passes(df)``.
 
         ``passes`` is the query's selection as a boolean-mask function. The returned
@@ -305,15 +318,32 @@ class SyntheticSurvey:
         cand = pd.concat(parts, ignore_index=True)
         cand["sim_index"] = np.arange(len(cand))
         obj_in_field = cand.groupby(["run", "camcol", "field"]).cumcount().to_numpy() + 1
+        if seed_tag == WITHOUT_SPECTRA_TAG:
+            obj_in_field += WITHOUT_SPECTRA_FIRST_ID
         cand["objid"] = _sdss_objid(cand["run"], cand["rerun"], cand["camcol"], cand["field"], obj_in_field)
-        cand["specobjid"] = _sdss_specobjid(np.arange(len(cand)) + (0 if seed_tag == 17 else 10_000_000))
+        offset = 0 if seed_tag == SPECTROSCOPIC_TAG else 10_000_000
+        cand["specobjid"] = _sdss_specobjid(np.arange(len(cand)) + offset)
         return cand
 
+    def simulate_without_spectra(self, n: int, passes) -> pd.DataFrame:
+        """``n`` MGS targets of the sky that got no spectrum (fibre collisions in SDSS):
+        the rows ``passes`` keeps (the photometric cuts) of a draw disjoint from the
+        spectroscopic sample's, placed after it (call :meth:`simulate_candidates` first
+        so that they avoid its bright galaxies like one population). The spectroscopic
+        columns are dropped; the true redshift is ``sim_z``."""
+        if n == 0:
+            return pd.DataFrame()
+        cand = self.simulate_candidates(n, passes, seed_tag=WITHOUT_SPECTRA_TAG)
+        cand = cand[passes(cand).to_numpy()].rename(columns={"z": "sim_z"})
+        return cand.drop(columns=[c for c in SPECTRUM_COLUMNS if c in cand]).reset_index(drop=True)
+
     def add_photoz_column(self, catalog: pd.DataFrame, passes) -> pd.DataFrame:
-        """Fill ``zphot``/``dzphot`` with the B16-like estimator trained on an independent draw."""
-        reference = self.simulate_candidates(self.cfg.reference_size, passes, seed_tag=29)
-        reference = reference[passes(reference).to_numpy()]
-        zp, dzp = local_linear_photoz(reference, catalog)
+        """Fill ``zphot``/``dzphot`` with the B16-like estimator trained on an independent
+        draw (drawn once per survey, whatever the catalogs it serves)."""
+        if self._photoz_reference is None:
+            reference = self.simulate_candidates(self.cfg.reference_size, passes, seed_tag=REFERENCE_TAG)
+            self._photoz_reference = reference[passes(reference).to_numpy()]
+        zp, dzp = local_linear_photoz(self._photoz_reference, catalog)
         catalog = catalog.copy()
         catalog["zphot"] = zp
         catalog["dzphot"] = dzp
