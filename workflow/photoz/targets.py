@@ -20,7 +20,7 @@ import pandas as pd
 
 from .errors import ModelError
 from .metrics.pdf import pdf_mean, pdf_mode, pdf_quantile
-from .tables import read_cubes, write_photoz
+from .tables import read_cubes, read_table, write_photoz
 
 log = logging.getLogger(__name__)
 
@@ -144,18 +144,21 @@ def list_missing_targets(
     vanish between the stages."""
     from .io import atomic_path
 
+    rejected_rows = pd.read_parquet(rejected, columns=["objid", "reject_reason"])
     rows = [
         pd.DataFrame(
             {
-                "objid": r["objid"].to_numpy(np.int64),
+                "objid": rejected_rows["objid"].to_numpy(np.int64),
                 "stage": "query_targets",
                 "band": "",
-                "reason": r["reject_reason"],
+                "reason": rejected_rows["reject_reason"],
             }
         )
-        for r in [pd.read_parquet(rejected, columns=["objid", "reject_reason"])]
     ]
-    in_cubes = np.concatenate([read_cubes(p)[0]["objid"].to_numpy(np.int64) for p in cube_files])
+    # the ids only: a cube file's pixels are most of its bytes
+    in_cubes = np.concatenate(
+        [read_table(p, "cubes", ["objid"]).frame["objid"].to_numpy(np.int64) for p in cube_files]
+    )
     lost = np.setdiff1d(pd.read_parquet(catalog, columns=["objid"])["objid"].to_numpy(np.int64), in_cubes)
     if lost.size:
         raise ModelError(f"galaxy {lost[0]} of {catalog} is in none of the cube files ({lost.size} such)")
