@@ -109,6 +109,13 @@ def _sdss_specobjid(index: np.ndarray) -> np.ndarray:
     )
 
 
+def _decluster_group(seed_tag: int) -> int:
+    """The draws whose bright galaxies avoid each other: the spectroscopic sample and
+    the targets without spectra are one population of the sky; other draws (the photo-z
+    column's reference set) are not on the frames."""
+    return SPECTROSCOPIC_TAG if seed_tag == WITHOUT_SPECTRA_TAG else seed_tag
+
+
 class SyntheticSurvey:
     """The simulated sky: geometry, reddening and the galaxy population."""
 
@@ -171,22 +178,24 @@ class SyntheticSurvey:
 
     def _decluster(
         self, rng: np.random.Generator, pos: pd.DataFrame, bright: np.ndarray, seed_tag: int
-    ) -> pd.DataFrame:
+    ) -> tuple[pd.DataFrame, np.ndarray]:
         """Move bright candidates so that another bright target shares a cutout no more
-        often than at the model's own (unboosted) density.
+        often than at the model's own (unboosted) density; (positions, exemption flag
+        of every row).
 
         With the density boosted b times, a random 1/sqrt(b) of the bright candidates
         are exempt: they may pair with each other (at sqrt(b) times the real density,
         so an exempt fraction 1/sqrt(b) gives the real pair rate); every other bright
         candidate is redrawn until no bright target lies within
-        :data:`CUTOUT_RADIUS_ARCSEC` of it. Earlier batches count, so the whole survey
-        obeys it.
+        :data:`CUTOUT_RADIUS_ARCSEC` of it. The kept rows of earlier batches count
+        (:meth:`_register_bright`), so the whole survey obeys it.
         """
         pos = pos.copy()
         idx = np.flatnonzero(bright)
         exempt = rng.random(idx.size) < min(1.0, 1.0 / np.sqrt(self.cfg.density_boost))
-        group = SPECTROSCOPIC_TAG if seed_tag == WITHOUT_SPECTRA_TAG else seed_tag
-        placed, placed_exempt = self._bright.get(group, (np.empty((0, 3)), np.empty(0, bool)))
+        placed, placed_exempt = self._bright.get(
+            _decluster_group(seed_tag), (np.empty((0, 3)), np.empty(0, bool))
+        )
         chord = 2.0 * np.sin(np.radians(CUTOUT_RADIUS_ARCSEC / 3600.0) / 2.0)
         all_exempt = np.r_[placed_exempt, exempt]
         for _ in range(100):
@@ -209,9 +218,22 @@ class SyntheticSurvey:
                 values = pos[column].to_numpy().copy()
                 values[rows] = fresh[column].to_numpy()
                 pos[column] = values
-        xyz = unit_vectors(pos["ra"].to_numpy()[idx], pos["dec"].to_numpy()[idx])
-        self._bright[group] = (np.vstack([placed, xyz]), all_exempt)
-        return pos
+        exempt_rows = np.zeros(len(pos), bool)
+        exempt_rows[idx] = exempt
+        return pos, exempt_rows
+
+    def _register_bright(
+        self, seed_tag: int, kept: pd.DataFrame, bright: np.ndarray, exempt: np.ndarray
+    ) -> None:
+        """Add the bright galaxies of a batch's kept rows to those later batches avoid.
+
+        Only kept rows count: a batch is drawn larger than it needs (at least 4,000
+        candidates), and registering the rows cut away would crowd a small sky with
+        phantom neighbours until no free position is left for the next draw."""
+        group = _decluster_group(seed_tag)
+        placed, placed_exempt = self._bright.get(group, (np.empty((0, 3)), np.empty(0, bool)))
+        xyz = unit_vectors(kept["ra"].to_numpy()[bright], kept["dec"].to_numpy()[bright])
+        self._bright[group] = (np.vstack([placed, xyz]), np.r_[placed_exempt, exempt[bright]])
 
     def _observe(self, rng: np.random.Generator, gal: pd.DataFrame, pos: pd.DataFrame) -> pd.DataFrame:
         """Catalog photometry of the galaxies as measured on their primary frames."""
@@ -283,17 +305,20 @@ class SyntheticSurvey:
         out["scienceprimary"] = 1
         return out
 
-    def _batch(self, batch: int, size: int, seed_tag: int) -> pd.DataFrame:
+    def _batch(self, batch: int, size: int, seed_tag: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        """A batch of candidates, which rows are bright and which are exempt from
+        declustering."""
         rng = np.random.default_rng([self.cfg.seed, seed_tag, batch])
         z, m_abs = sample_zm(rng, self.grid, size)
         gal = draw_galaxies(rng, z, m_abs, self.population)
         pos = self._positions(rng, size)
         true_r = 22.5 - 2.5 * np.log10(np.maximum(petrosian_flux(gal, "r"), 1e-30))
-        pos = self._decluster(rng, pos, true_r <= self.cfg.r_mag_limit + BRIGHT_MARGIN_MAG, seed_tag)
+        bright = np.asarray(true_r <= self.cfg.r_mag_limit + BRIGHT_MARGIN_MAG)
+        pos, exempt = self._decluster(rng, pos, bright, seed_tag)
         obs = self._observe(rng, gal, pos)
         obs["z"] = z
         obs["zerr"] = 1.5e-5 * np.exp(0.3 * rng.standard_normal(size))
-        return pd.concat([obs, gal], axis=1)
+        return pd.concat([obs, gal], axis=1), bright, exempt
 
     def simulate_candidates(self, n_selected: int, passes, seed_tag: int = SPECTROSCOPIC_TAG) -> pd.DataFrame:
         """Draw candidate spectra until ``n_selected`` of them pass ``passes(df)``.
@@ -305,13 +330,13 @@ class SyntheticSurvey:
         size = max(2 * n_selected, 4000)
         parts, n_pass, batch = [], 0, 0
         while n_pass < n_selected:
-            df = self._batch(batch, size, seed_tag)
+            df, bright, exempt = self._batch(batch, size, seed_tag)
             ok = passes(df).to_numpy()
             need = n_selected - n_pass
             if ok.sum() >= need:
                 cut = int(np.flatnonzero(ok)[need - 1]) + 1
-                df = df.iloc[:cut]
-                ok = ok[:cut]
+                df, ok, bright, exempt = df.iloc[:cut], ok[:cut], bright[:cut], exempt[:cut]
+            self._register_bright(seed_tag, df, bright, exempt)
             parts.append(df)
             n_pass += int(ok.sum())
             batch += 1
