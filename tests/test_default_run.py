@@ -134,3 +134,13 @@ def test_targets_get_the_cross_validated_quality_and_none_is_lost(targets_run):
     assert str(fits_table["ra"].unit) == "deg" and len(fits_table) == len(table)
     missing = pd.read_csv(root / "targets/missing.tsv", sep="\t")
     assert set(missing["objid"]) <= set(sky["objid"])
+
+    # Shared frames: a frame the training sample already rendered is not rendered again
+    # for the targets (the two samples lie on the same sky, so many frames are shared).
+    def frame_status(manifests):
+        return pd.concat([pd.read_parquet(m) for m in manifests]).set_index("relpath")["status"]
+
+    training = frame_status(sorted((root / "frames/manifest").glob("*.parquet")))
+    target_frames = frame_status(sorted((root / "targets/frames/manifest").glob("*.parquet")))
+    shared = target_frames[target_frames.index.isin(training.index)]
+    assert len(shared) > 0 and set(shared) == {"present"}

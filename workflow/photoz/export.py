@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .constants import BANDS, CUTOUT_SIZE, PIXEL_SCALE_ARCSEC
+from .constants import BANDS
 from .errors import PhotozError
 from .io import atomic_path
+from .resample.lanczos import cutout_wcs
 from .tables import read_cubes, read_photoz
 
 #: Units of the FITS table's columns (redshifts, widths and probabilities have none).
@@ -24,21 +25,6 @@ CATALOG_COLUMNS = ("ra", "dec", "dered_petro_r", "e_bv_sfd")
 
 class ExportError(PhotozError, ValueError):
     """What was asked for cannot be exported; the message names the galaxy or file."""
-
-
-def cutout_wcs(ra: float, dec: float, size: int = CUTOUT_SIZE):
-    """The TAN WCS of a cube's grid (the resampler's: centred on the galaxy at pixel
-    ((size + 1) / 2, (size + 1) / 2), 1-based, north up, east left, 0.396"/px)."""
-    from astropy.wcs import WCS
-
-    wcs = WCS(naxis=2)
-    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
-    wcs.wcs.crval = [float(ra), float(dec)]
-    wcs.wcs.crpix = [(size + 1) / 2.0, (size + 1) / 2.0]
-    scale = PIXEL_SCALE_ARCSEC / 3600.0
-    wcs.wcs.cd = [[-scale, 0.0], [0.0, scale]]
-    wcs.wcs.radesys = "ICRS"
-    return wcs
 
 
 def cutout_hdulist(objid: int, ra: float, dec: float, cube: np.ndarray, weight: np.ndarray):

@@ -38,19 +38,20 @@ log = logging.getLogger(__name__)
 class ResampleParams:
     """The ``resample`` config section."""
 
-    backend: str = "lanczos"  # lanczos (ours) | swarp (the reference binary)
+    backend: str = "lanczos"  # lanczos (ours) | swarp (the reference binary) | reproject
     combine: str = "MEDIAN"  # MEDIAN | WEIGHTED
     threads: int = 1
 
 
-def _lanczos_band(frames: pd.DataFrame, positions: pd.DataFrame, method: str):
-    """(objid -> (value, weight, n_frames)) for one band, frame-major."""
+def _frame_major_band(frames: pd.DataFrame, positions: pd.DataFrame, method: str, resample=resample_frame):
+    """(objid -> (value, weight, n_frames)) for one band, frame-major; ``resample`` maps
+    one frame onto cutouts (Lanczos-3, or ``reproject_adaptive``)."""
     contributions: dict[int, list] = defaultdict(list)
     for path, group in frames.groupby("path", sort=True):
         frame = read_frame(path)
         ids = group["objid"].to_numpy()
         pos = positions.loc[ids]
-        values, weights = resample_frame(
+        values, weights = resample(
             frame.image, frame.wcs, pos["ra"].to_numpy(), pos["dec"].to_numpy(), background_rms(frame.image)
         )
         for k, objid in enumerate(ids):
@@ -104,8 +105,12 @@ def resample_partition(
             frames = usable[usable["band"] == band]
             if params.backend == "swarp":
                 result = _swarp_band(frames, positions, params.combine, params.threads, Path(scratch))
+            elif params.backend == "reproject":
+                from .adaptive import reproject_frame
+
+                result = _frame_major_band(frames, positions, params.combine, reproject_frame)
             else:
-                result = _lanczos_band(frames, positions, params.combine)
+                result = _frame_major_band(frames, positions, params.combine)
             for objid, (v, w, n) in result.items():
                 k = row_of[objid]
                 cubes[k, b], weights[k, b], n_frames[k, b] = v, w, n

@@ -24,11 +24,11 @@ import warnings
 
 import numpy as np
 
-from ..constants import CUTOUT_SIZE
+from ..constants import CUTOUT_SIZE, PIXEL_SCALE_ARCSEC
 from ..frames.geometry import gnomonic_to_sky
 from ..frames.reader import background_rms
 
-OUTPUT_SCALE_DEG = 0.396 / 3600.0
+OUTPUT_SCALE_DEG = PIXEL_SCALE_ARCSEC / 3600.0
 
 
 _K = np.arange(2, -4, -1)  # tap offsets k: t = f + k
@@ -80,6 +80,21 @@ def output_sky(ra0: np.ndarray, dec0: np.ndarray, size: int = CUTOUT_SIZE) -> tu
     ra0 = np.asarray(ra0, dtype=float)[:, None, None]
     dec0 = np.asarray(dec0, dtype=float)[:, None, None]
     return gnomonic_to_sky(ra0, dec0, xi[None], eta[None])
+
+
+def cutout_wcs(ra: float, dec: float, size: int = CUTOUT_SIZE):
+    """The TAN WCS of a cube's grid (the resampler's: centred on the galaxy at pixel
+    ((size + 1) / 2, (size + 1) / 2), 1-based, north up, east left, 0.396"/px)."""
+    from astropy.wcs import WCS
+
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    wcs.wcs.crval = [float(ra), float(dec)]
+    wcs.wcs.crpix = [(size + 1) / 2.0, (size + 1) / 2.0]
+    scale = OUTPUT_SCALE_DEG
+    wcs.wcs.cd = [[-scale, 0.0], [0.0, scale]]
+    wcs.wcs.radesys = "ICRS"
+    return wcs
 
 
 def map_exact(wcs, ra: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
