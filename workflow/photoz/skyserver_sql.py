@@ -60,13 +60,18 @@ def run_sql(
     retries: int,
     backoff_s: float,
     sleep: Callable[[float], None] = time.sleep,
+    base_url: str | None = None,
 ) -> pd.DataFrame:
     """One SkyServer SQL search through astroquery, retried on transient failures;
-    errors become :class:`~photoz.errors.CatalogError` naming ``what``."""
-    from astroquery.sdss import SDSS
+    errors become :class:`~photoz.errors.CatalogError` naming ``what``.
+
+    ``base_url``: the SkyServer (``catalog.skyserver.base_url``: SDSS's, a mirror or a
+    local stand-in); None keeps astroquery's configured one."""
+    from astroquery.sdss import SDSS, conf
 
     def once() -> pd.DataFrame:
-        response = SDSS.query_sql_async(sql, timeout=timeout_s, data_release=data_release, cache=False)
+        with conf.set_temp("skyserver_baseurl", base_url or conf.skyserver_baseurl):
+            response = SDSS.query_sql_async(sql, timeout=timeout_s, data_release=data_release, cache=False)
         return parse_skyserver_response(response, what)
 
     try:

@@ -200,7 +200,9 @@ def _export_photoz(args, config):
 def _apply_models(args, config):
     from .targets import apply_members
 
-    apply_members(args.members, args.cubes, args.catalog, args.out, args.method, args.threads)
+    apply_members(
+        args.members, args.cubes, args.catalog, args.out, args.method, args.threads, args.training_catalog
+    )
 
 
 def _list_missing_targets(args, config):
@@ -495,6 +497,7 @@ STAGES: dict[str, Stage] = {
             _opt("--catalog", required=True, help="catalog with objid, ra, dec, e_bv_sfd"),
             _opt("--out", required=True, help="output photo-z table (Parquet)"),
             _opt("--threads", type=int, default=0, help="CPU threads (0: all)"),
+            _opt("--training-catalog", help="the models' training catalog (its sky is recorded)"),
         ],
         _apply_models,
         config=False,

@@ -20,17 +20,25 @@ import pandas as pd
 
 from .errors import ModelError
 from .metrics.pdf import pdf_mean, pdf_mode, pdf_quantile
-from .tables import read_cubes, read_table, write_photoz
+from .tables import read_cubes, read_table, read_table_metadata, write_photoz
 
 log = logging.getLogger(__name__)
 
 
 def apply_members(
-    member_dirs: list[str], cube_files: list[str], catalog: str, out: str, method: str, threads: int = 0
+    member_dirs: list[str],
+    cube_files: list[str],
+    catalog: str,
+    out: str,
+    method: str,
+    threads: int = 0,
+    training_catalog: str | None = None,
 ) -> pd.DataFrame:
     """Average the PDFs of ``member_dirs`` over the galaxies of ``cube_files`` (position
     and E(B-V) from ``catalog``) and write the photo-z table ``out`` (``threads``: CPU
-    threads of TensorFlow, 0 for all)."""
+    threads of TensorFlow, 0 for all). The skies of the targets and of the models'
+    ``training_catalog`` are recorded in the table; models trained on the synthetic
+    survey applied to SDSS galaxies are said so in the log."""
     from .models.member import configure_tensorflow, load_member, pdf_range
     from .models.predict import cube_file_ebv, cube_pdfs
 
@@ -82,9 +90,29 @@ def apply_members(
         }
     )
     table["pdf"] = list(pdf.astype(np.float32))
-    meta = {"method": method, "members": sorted(map(str, member_dirs)), **grid}
+    meta = {
+        "method": method,
+        "members": sorted(map(str, member_dirs)),
+        **grid,
+        **_skies(catalog, training_catalog),
+    }
+    if meta.get("training_sky") == "synthetic" and meta["target_sky"] != "synthetic":
+        log.warning(
+            "%s: the models were trained on the SYNTHETIC survey, not on SDSS spectra; these are "
+            "photo-z of real galaxies from a model trained on simulated ones (a test of the "
+            "path, not SDSS science)",
+            method,
+        )
     write_photoz(table, out, meta)
     return table
+
+
+def _skies(catalog: str, training_catalog: str | None) -> dict:
+    """Where the targets' images come from and where the models learnt."""
+    target = read_table_metadata(catalog).get("sky", "unknown")
+    if training_catalog is None:
+        return {"target_sky": target}
+    return {"target_sky": target, "training_sky": read_table_metadata(training_catalog).get("sky", "unknown")}
 
 
 def calibrate_targets(

@@ -10,6 +10,7 @@ from snakemake.utils import validate
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow"))
 import photoz.evaluation.captions as photoz_captions
 import photoz.methods as photoz_methods
+from photoz.catalog.targets import SDSS_TARGET_BACKENDS
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
@@ -99,6 +100,15 @@ def get_partition_files(wildcards):
 def get_partition_frames_dir(wildcards):
     """Directory where a partition sees its frames (SAS layout inside)."""
     return os.path.join(config["frames"]["cache_dir"], "partitions", wildcards.part)
+
+
+def get_target_sky_catalog(wildcards):
+    """The catalog naming the sky of the target frames: the target catalog for SDSS
+    target backends (downloaded from the SAS), else the training catalog (a synthetic
+    sky's frames rendered with every galaxy of both samples)."""
+    if config["targets"]["backend"] in SDSS_TARGET_BACKENDS:
+        return "results/targets/catalog/catalog.parquet"
+    return "results/catalog/catalog.parquet"
 
 
 def get_target_partition_frames_dir(wildcards):

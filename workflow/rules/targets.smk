@@ -75,7 +75,7 @@ use rule index_frames as index_target_frames with:
 use rule fetch_frames as fetch_target_frames with:
     input:
         index="results/targets/frames/index/{part}.parquet",
-        catalog="results/catalog/catalog.parquet",
+        catalog=get_target_sky_catalog,
         without_spectra="results/catalog/without_spectra.parquet",
     output:
         manifest="results/targets/frames/manifest/{part}.parquet",
@@ -106,6 +106,7 @@ rule apply_models:
         weights=get_all_member_weights,
         cubes=get_target_cube_files,
         catalog="results/targets/catalog/catalog.parquet",
+        training_catalog="results/catalog/catalog.parquet",
     output:
         "results/targets/photoz/{method}.parquet",
     log:
@@ -128,6 +129,7 @@ rule apply_models:
     shell:
         "{params.python} {params.script} --method {wildcards.method} --members {params.members}"
         " --cubes {input.cubes} --catalog {input.catalog} --out {output} --threads {threads}"
+        " --training-catalog {input.training_catalog}"
         " --log {log} >> {log} 2>&1"
 
 

@@ -35,6 +35,7 @@ class SkyServerParams(FromConfig):
 
     config_section = "catalog.skyserver"
 
+    base_url: str
     n_chunks: int
     row_limit: int
     timeout_s: float
@@ -69,7 +70,16 @@ def query_skyserver(
         what = f"SkyServer DR{data_release} chunk ra in [{lo:g}, {hi:g})"
 
         table = normalise_columns(
-            run_sql(sql, what, data_release, params.timeout_s, params.retries, params.backoff_s, sleep)
+            run_sql(
+                sql,
+                what,
+                data_release,
+                params.timeout_s,
+                params.retries,
+                params.backoff_s,
+                sleep,
+                params.base_url,
+            )
         )
         n = len(table)
         if n >= params.row_limit:

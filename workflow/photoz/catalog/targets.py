@@ -6,8 +6,9 @@ no spectrum, written by the training catalog stage; their true redshift stays in
 but the region), ``skyserver`` and ``casjobs`` (``resources/sql/mgs_photometric.sql``:
 primary galaxies with the catalog's r limit, clean and outside masks, checked here
 again). Every target is in ``catalog.parquet`` or in ``rejected.parquet`` with its
-reason. The catalog's metadata names the sky its frames come from (the training
-catalog's: a synthetic sky's geometry, or SDSS), so stages 2-5 run on it unchanged.
+reason. The catalog's metadata names the sky its frames come from (SDSS for the
+server backends; otherwise the training catalog's: a synthetic sky's geometry, or
+SDSS), so stages 2-5 run on it unchanged.
 """
 
 from __future__ import annotations
@@ -28,6 +29,17 @@ from .sql import render_sql
 
 log = logging.getLogger(__name__)
 
+#: Target backends whose galaxies are SDSS's: their frames come from the SAS whatever sky
+#: the models were trained on (real galaxies get photo-z from a synthetic-sky model too).
+SDSS_TARGET_BACKENDS = ("skyserver", "casjobs")
+
+
+def target_sky(backend: str, training_sky: str) -> str:
+    """The sky of the target sample's images: SDSS for the server backends, otherwise
+    the training catalog's (the synthetic sky's galaxies, or a user's file of galaxies on
+    the training sky)."""
+    return "sdss" if backend in SDSS_TARGET_BACKENDS else training_sky
+
 
 def query_targets(
     cfg: dict[str, Any],
@@ -43,7 +55,8 @@ def query_targets(
     tcfg = cfg["targets"]
     backend = tcfg["backend"]
     sky_meta = read_table_metadata(training_catalog)
-    sky = sky_meta.get("sky", "synthetic" if sky_meta.get("backend") == "synthetic" else "sdss")
+    training_sky = sky_meta.get("sky", "synthetic" if sky_meta.get("backend") == "synthetic" else "sdss")
+    sky = target_sky(backend, training_sky)
     selection = dataclasses.replace(selection_params(cfg["catalog"]), region=tcfg.get("region"))
     source = f"targets backend {backend}"
     provenance: dict[str, Any] = {}
@@ -84,8 +97,9 @@ def query_targets(
         "rows_raw": len(raw),
         "rows_rejected": len(rejected),
         "rows_final": len(kept),
+        "training_sky": training_sky,
         # the sky's description: index_frames and fetch_frames read the frames from it
-        **{k: sky_meta[k] for k in ("synthetic", "seed") if k in sky_meta},
+        **({k: sky_meta[k] for k in ("synthetic", "seed") if k in sky_meta} if sky == training_sky else {}),
         **provenance,
     }
     if backend in ("skyserver", "casjobs"):

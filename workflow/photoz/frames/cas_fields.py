@@ -72,13 +72,17 @@ def query_fields(
     release: int,
     params: FieldQueryParams,
     sleep: Callable[[float], None] = time.sleep,
+    base_url: str | None = None,
 ) -> pd.DataFrame:
-    """All ``Field`` rows that may overlap the galaxies' cutouts."""
+    """All ``Field`` rows that may overlap the galaxies' cutouts (from the SkyServer at
+    ``base_url``; None: astroquery's configured one)."""
     parts = []
     for ra_lo, ra_hi, dec_lo, dec_hi in field_boxes(galaxies, params.box_deg):
         what = f"Field query DR{release} box ra [{ra_lo:.3f}, {ra_hi:.3f}] dec [{dec_lo:.3f}, {dec_hi:.3f}]"
         sql = field_sql(ra_lo, ra_hi, dec_lo, dec_hi, params.rerun)
-        parts.append(run_sql(sql, what, release, params.timeout_s, params.retries, params.backoff_s, sleep))
+        parts.append(
+            run_sql(sql, what, release, params.timeout_s, params.retries, params.backoff_s, sleep, base_url)
+        )
     parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame(columns=FIELD_COLUMNS)

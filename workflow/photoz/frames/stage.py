@@ -39,7 +39,12 @@ def index_frames(
     backend = "synthetic" if is_synthetic(meta) else "sas"
 
     def field_query(galaxies: pd.DataFrame) -> pd.DataFrame:
-        return query_fields(galaxies, release, FieldQueryParams(**cfg["frames"]["field_query"]))
+        return query_fields(
+            galaxies,
+            release,
+            FieldQueryParams(**cfg["frames"]["field_query"]),
+            base_url=cfg["catalog"]["skyserver"]["base_url"],
+        )
 
     index = build_index(
         partition, meta, backend, release, partition_dir, cfg["frames"]["sas_base_url"], field_query
