@@ -141,11 +141,45 @@ def test_metrics_files_hold_the_numbers_of_every_method(evaluated):
     assert methods["baseline"]["subsets"].iloc[0]["bias"] == pytest.approx(0.002 / 1.2, abs=0.0015)
     # machine-readable copies
     csv = pd.read_csv(out / "metrics.csv")
-    assert set(csv["method"]) == set(methods) and set(csv["table"]) == {"folds", "subsets"}
+    assert set(csv["method"]) == set(methods) and set(csv["table"]) == {"folds", "subsets", "estimators"}
     diag = pd.read_csv(out / "diagnostics.csv")
     assert {"residual_vs_zspec", "sigma_mad_vs_snr", "tomographic"} <= set(diag["diagnostic"])
     assert "NaN" not in (out / "metrics.json").read_text()  # strict JSON: NaN written as null
     json.loads((out / "metrics.json").read_text())
+
+
+def test_both_point_estimates_with_both_conventions_and_errors(evaluated):
+    """Like with like: every method with PDFs by its PDF mean and mode, P19's and RAIL's
+    conventions computed here from their definitions, bootstrap errors of the right size."""
+    from photoz.metrics.pdf import pdf_mean
+
+    root, files, out, page = evaluated
+    methods = read_metrics(out / "metrics.json")["methods"]
+    tables = load_methods(files, str(root / "dataset" / "catalog.parquet"))
+    for name in ("baseline", "knn"):
+        rows = methods[name]["estimators"].set_index("estimator")
+        assert list(rows.index) == ["mean", "mode"]
+        pdfs = np.stack(tables[name]["pdf"].to_numpy())
+        zs = tables[name]["z_spec"].to_numpy()
+        for estimator, zp in (("mean", pdf_mean(pdfs, z_max=Z_MAX)), ("mode", pdf_mode(pdfs, z_max=Z_MAX))):
+            dz = (zp - zs) / (1 + zs)
+            q75, q25 = np.percentile(dz, [75, 25])
+            s_iqr = (q75 - q25) / 1.349
+            row = rows.loc[estimator]
+            assert row["bias"] == pytest.approx(dz.mean(), abs=1e-12)
+            assert row["bias_median"] == pytest.approx(np.median(dz), abs=1e-12)
+            assert row["sigma_mad"] == pytest.approx(1.4826 * np.median(np.abs(dz - np.median(dz))))
+            assert row["sigma_iqr"] == pytest.approx(s_iqr)
+            assert row["outlier_fraction"] == pytest.approx(np.mean(np.abs(dz) > 0.05))
+            assert row["outlier_fraction_rail"] == pytest.approx(np.mean(np.abs(dz) > max(0.06, 3 * s_iqr)))
+            # bootstrap error of a mean ~ std / sqrt(n), within the 20 resamples' noise
+            assert row["bias_error"] == pytest.approx(dz.std() / np.sqrt(len(dz)), rel=0.5)
+            assert np.isfinite(row["slope_above_0.15"]) and row["slope_above_0.15_error"] > 0
+        # the mode sits on a bin centre and differs from the mean
+        assert rows.loc["mode", "bias"] != pytest.approx(rows.loc["mean", "bias"], abs=1e-6)
+    catalog_rows = methods["catalog"]["estimators"]
+    assert list(catalog_rows["estimator"]) == ["z_phot"]
+    assert "Like with like" in page.read_text() and "sigma_iqr" in page.read_text()
 
 
 def test_html_report_embeds_every_figure_and_table(evaluated):

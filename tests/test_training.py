@@ -17,13 +17,13 @@ import yaml
 from conftest import REPO, small_config, snakemake_command
 from cube_factory import build_dataset, write_random_partitions
 
-from photoz.metrics.pdf import bin_midpoints, crps, pdf_mean, pdf_width68, pit
+from photoz.metrics.pdf import bin_midpoints, crps, pdf_mean, pdf_width68, pit, redshift_to_bin
 from photoz.models.ensemble import ensemble
 from photoz.models.knn import knn_photoz
 from photoz.models.member import TrainParams
 from photoz.models.networks import build_network, input_size
 from photoz.models.predict import predict_fold
-from photoz.models.train import train_member
+from photoz.models.train import redshift_labels, train_member
 from photoz.tables import read_pdfs, read_photoz
 
 TRAIN = {
@@ -43,6 +43,15 @@ def test_network_parameter_counts_match_the_papers(name, expected):
     model = build_network(name)
     assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == expected
     assert model.get_layer("features").output.shape[-1] == 22_273  # 8x8x348 + E(B-V)
+
+
+@pytest.mark.parametrize("z_min", [0.0, 0.05, -0.2])
+def test_training_labels_are_the_bins_of_the_pdf_grid(z_min):
+    """The training loss's class labels are the PDF grid's bins for any z_min (they were
+    floor(z / (z_max / n_bins)), off by z_min / width bins when z_min != 0)."""
+    z = np.random.default_rng(3).uniform(z_min - 0.05, 0.45, 2000).astype(np.float32)
+    labels = redshift_labels(z, 180, z_min, 0.4).numpy()
+    np.testing.assert_array_equal(labels, redshift_to_bin(z.astype(np.float64), 180, z_min=z_min, z_max=0.4))
 
 
 def test_small_network_outputs_a_pdf():

@@ -133,6 +133,23 @@ def comparison_table(metrics: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: Columns shown in %.
+RATE_COLUMNS = (
+    "outlier_fraction",
+    "outlier_fraction_error",
+    "outlier_fraction_rail",
+    "outlier_fraction_rail_error",
+)
+
+
+def estimator_comparison_table(metrics: dict) -> pd.DataFrame:
+    """Every method's estimators table (:func:`photoz.evaluation.summary.estimator_table`)
+    stacked, one row per (method, point estimate)."""
+    tables = [res["estimators"].assign(method=name) for name, res in metrics["methods"].items()]
+    table = pd.concat(tables, ignore_index=True)
+    return table[["method", *[c for c in table.columns if c != "method"]]]
+
+
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1150px; color: #222; }
 .banner { background: #fff3cd; border: 2px solid #e0a800; padding: 0.8em 1em; font-weight: bold; }
@@ -168,6 +185,14 @@ def render_html(metrics: dict, figure_paths: dict[str, Path], config: dict) -> s
     )
     parts.append("<h2>Summary: all methods on the same test galaxies</h2>")
     parts.append(_table_html(comparison_table(metrics)))
+    parts.append(
+        "<h2>Like with like: both point estimates, both metric conventions</h2>"
+        "<p>Every method with PDFs by its PDF mean (P19's estimator) and mode (L22's); P19's "
+        "conventions (mean bias, sigma_MAD, |dz| &gt; 0.05) beside RAIL's (median bias, "
+        "sigma_IQR, |dz| &gt; max(0.06, 3 sigma_IQR)) and the slope of the binned residual "
+        "above z_spec = 0.15; errors are bootstrap standard deviations.</p>"
+    )
+    parts.append(_table_html(estimator_comparison_table(metrics), percent=RATE_COLUMNS))
     for name, res in metrics["methods"].items():
         parts.append(f"<h2>Method {html.escape(name)}</h2><h3>Per fold (P19 Table 1 layout)</h3>")
         parts.append(_table_html(res["folds"]))

@@ -23,7 +23,7 @@ import pandas as pd
 from ..io import atomic_path
 from ..tables import read_table_metadata
 from .evaluated_galaxies import load_methods
-from .summary import diagnostics, fold_table, subset_table
+from .summary import diagnostics, estimator_table, fold_table, subset_table
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ def evaluate_methods(photoz_files: dict[str, str], dataset_catalog: str, cfg: di
         results[name] = {
             "folds": fold_table(table),
             "subsets": subset_table(table),
+            "estimators": estimator_table(table, cfg),
             **diagnostics(table, cfg),
         }
         full = results[name]["subsets"].iloc[0]
@@ -89,7 +90,7 @@ def evaluate(
     out.mkdir(parents=True, exist_ok=True)
     rows, binned = [], []
     for name, res in results.items():
-        for kind, key in (("folds", "fold"), ("subsets", "subset")):
+        for kind, key in (("folds", "fold"), ("subsets", "subset"), ("estimators", "estimator")):
             for row in res[kind].to_dict("records"):
                 rows.append({"method": name, "table": kind, "row": str(row.pop(key)), **row})
         for kind in BINNED:
@@ -110,9 +111,9 @@ def read_metrics(path: str | Path) -> dict:
     """metrics.json with every table back as a DataFrame."""
     document = json.loads(Path(path).read_text())
     for res in document["methods"].values():
-        for kind in ("folds", "subsets", *BINNED):
+        for kind in ("folds", "subsets", "estimators", *BINNED):
             table = pd.DataFrame(res[kind])
-            for column in table.columns.difference(["fold", "subset", "meets"]):
+            for column in table.columns.difference(["fold", "subset", "estimator", "meets"]):
                 table[column] = pd.to_numeric(table[column]).astype(float)
             res[kind] = table
     return document

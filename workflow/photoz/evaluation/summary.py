@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import diagnostics as dg
-from ..metrics.pdf import pdf_mode
-from ..metrics.point import bias, outlier_fraction, sigma_mad
+from ..metrics.pdf import pdf_mean, pdf_mode
+from ..metrics.point import CONVENTIONS, bias, outlier_fraction, sigma_mad
 
 SUMMARY_COLUMNS = ["n", "bias", "sigma_mad", "outlier_fraction", "crps", "pit_ks", "width68"]
 
@@ -37,6 +37,42 @@ def sample_metrics(table: pd.DataFrame) -> dict[str, float]:
     out["pit_ks"] = dg.pit_ks(table["pit"].to_numpy()) if pdfs else float("nan")
     out["width68"] = float(table["width68"].median()) if pdfs else float("nan")
     return out
+
+
+def point_estimates(table: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Every point estimate of a method: the PDF mean (P19's) and mode (L22's) for
+    methods with PDFs, else the table's z_phot."""
+    if not has_pdfs(table):
+        return {"z_phot": table["z_phot"].to_numpy()}
+    pdf = np.stack(table["pdf"].to_numpy())
+    z_lo, z_hi = table.attrs["pdf_range"]
+    return {"mean": pdf_mean(pdf, z_min=z_lo, z_max=z_hi), "mode": pdf_mode(pdf, z_min=z_lo, z_max=z_hi)}
+
+
+def estimator_table(table: pd.DataFrame, cfg: dict) -> pd.DataFrame:
+    """Like with like: one row per point estimate (:func:`point_estimates`) with both
+    metric conventions (P19 and RAIL, :data:`photoz.metrics.point.CONVENTIONS`) and the
+    slope of the binned residual above z_spec = 0.15, each with its bootstrap error (the
+    same ``n_bootstrap`` resamples of the galaxies for every estimate and metric)."""
+    zs = table["z_spec"].to_numpy()
+    n, z_max = len(zs), cfg["z_max"]
+    rng = np.random.default_rng(cfg["seed"])
+    resamples = [rng.integers(0, n, n) for _ in range(cfg["n_bootstrap"])] if n else []
+    metrics = {name: f for convention in CONVENTIONS.values() for name, f in convention.items()}
+    rows = []
+    for estimator, zp in point_estimates(table).items():
+        row: dict = {"estimator": estimator, "n": n}
+        for name, f in metrics.items():
+            row[name] = f(zp, zs)
+            row[f"{name}_error"] = (
+                float(np.std([f(zp[k], zs[k]) for k in resamples], ddof=1)) if n else np.nan
+            )
+        variances = dg.residual_variances(zp, zs, table["r"].to_numpy(), z_max=z_max)
+        row["slope_above_0.15"], row["slope_above_0.15_error"] = dg.residual_slope(
+            dg.binned_residuals_zspec(zp, zs, variances, z_max=z_max)
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def subsets(table: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -6,6 +6,12 @@ All take arrays of z_phot and z_spec (any length, NaN-free) and return floats:
 * bias = mean(dz), a plain mean (not a median);
 * sigma_MAD = 1.4826 x median(|dz - median(dz)|), the median subtracted (P19 footnote 5);
 * outlier fraction eta = fraction of |dz| > 0.05 (P19 quote it in %).
+
+RAIL's conventions (LSST DESC; computed by ``qp``'s point metrics, which RAIL uses):
+
+* bias = median(dz);
+* sigma_IQR = interquartile range of dz / 1.349;
+* outlier fraction = fraction of |dz| > max(0.06, 3 sigma_IQR).
 """
 
 from __future__ import annotations
@@ -43,3 +49,41 @@ def outlier_fraction(z_phot: np.ndarray, z_spec: np.ndarray, threshold: float = 
     """Fraction of galaxies with |dz| > threshold (0.05 for SDSS)."""
     dz = residual(z_phot, z_spec)
     return float(np.mean(np.abs(dz) > threshold)) if dz.size else float("nan")
+
+
+def _rail(metric_class, z_phot: np.ndarray, z_spec: np.ndarray) -> float:
+    """A ``qp`` point metric (RAIL's), NaN for an empty sample."""
+    z_phot, z_spec = np.asarray(z_phot, np.float64), np.asarray(z_spec, np.float64)
+    return float(metric_class().evaluate(z_phot, z_spec)) if z_spec.size else float("nan")
+
+
+def median_bias(z_phot: np.ndarray, z_spec: np.ndarray) -> float:
+    """RAIL's bias: the median residual."""
+    from qp.metrics.point_estimate_metric_classes import PointBias
+
+    return _rail(PointBias, z_phot, z_spec)
+
+
+def sigma_iqr(z_phot: np.ndarray, z_spec: np.ndarray) -> float:
+    """RAIL's width: interquartile range of the residual / 1.349."""
+    from qp.metrics.point_estimate_metric_classes import PointSigmaIQR
+
+    return _rail(PointSigmaIQR, z_phot, z_spec)
+
+
+def rail_outlier_fraction(z_phot: np.ndarray, z_spec: np.ndarray) -> float:
+    """RAIL's outlier fraction: |dz| > max(0.06, 3 sigma_IQR)."""
+    from qp.metrics.point_estimate_metric_classes import PointOutlierRate
+
+    return _rail(PointOutlierRate, z_phot, z_spec)
+
+
+#: Both conventions side by side: P19's (mean bias, sigma_MAD, |dz| > 0.05) and RAIL's.
+CONVENTIONS: dict[str, dict[str, object]] = {
+    "P19": {"bias": bias, "sigma_mad": sigma_mad, "outlier_fraction": outlier_fraction},
+    "RAIL": {
+        "bias_median": median_bias,
+        "sigma_iqr": sigma_iqr,
+        "outlier_fraction_rail": rail_outlier_fraction,
+    },
+}

@@ -36,6 +36,16 @@ from .member import (
 log = logging.getLogger(__name__)
 
 
+def redshift_labels(z, n_bins: int, z_min: float, z_max: float):
+    """Class labels of a batch's redshifts (TensorFlow): floor((z - z_min) / width),
+    clipped to the grid, as :func:`photoz.metrics.pdf.redshift_to_bin` (was z / width,
+    right only while z_min is 0)."""
+    import tensorflow as tf
+
+    width = (z_max - z_min) / n_bins
+    return tf.clip_by_value(tf.cast(tf.floor((z - z_min) / width), tf.int32), 0, n_bins - 1)
+
+
 def validation_metrics(model, dataset, params: TrainParams) -> dict[str, float]:
     """Loss, PIT KS statistic, sigma_MAD and bias of ``model`` on ``dataset``."""
     from scipy.stats import kstest
@@ -116,10 +126,10 @@ def train_member(
         initialise_from(model, init_from)
     start = training.start
 
-    n_bins, width = params.n_bins, params.z_max / params.n_bins
+    n_bins = params.n_bins
 
     def loss_fn(batch):
-        labels = tf.clip_by_value(tf.cast(tf.floor(batch["z"] / width), tf.int32), 0, n_bins - 1)
+        labels = redshift_labels(batch["z"], n_bins, params.z_min, params.z_max)
         output = model(model_inputs(batch), training=True)
         if params.output == "channels":
             per_example = channel_loss(output, labels, batch["r"], n_bins)
