@@ -11,15 +11,22 @@ Written by hand because it is L22's specific recipe: no library implements it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import least_squares
 
 from ..metrics.pdf import redshift_to_bin
 from ..models.channels import N_CHANNELS, N_RBINS, channel_map
 
+log = logging.getLogger(__name__)
+
 MIN_SIGMA = 0.1  # bins: below this a label stays one-hot (L22)
+#: Label widths scanned (bins): the whole objective is evaluated on this grid and its
+#: minimum taken (a local optimiser stalls on its flat stretches).
+SIGMA_GRID = np.round(np.arange(0.0, 30.0 + 1e-9, 0.05), 2)
+#: Fewer galaxies than this in a channel: its width is not fitted (one-hot labels).
+MIN_CHANNEL_GALAXIES = 100
 
 
 def extension(n_bins: int) -> int:
@@ -60,16 +67,40 @@ def blur(histogram: np.ndarray, sigma: float) -> np.ndarray:
     return np.asarray(histogram, np.float64) @ gaussian_kernel(len(histogram), sigma)
 
 
-def fit_sigma(spec_hist: np.ndarray, phot_hist: np.ndarray) -> float:
-    """Label dispersion (bins) of one channel: the sigma minimising the cross-entropy
-    -sum spec * log(clip(blur(phot, sigma), 1e-5, 1 - 1e-5)); start 1 bin, bounds
-    [0, 1000] (L22: scipy least_squares on the scalar objective)."""
+def presmoothing_width(phot_hist: np.ndarray, n_galaxies: int) -> float:
+    """Silverman's bandwidth (bins), 1.06 std n^(-1/5), of a channel's z_phot histogram."""
+    k = np.arange(len(phot_hist))
+    mean = float(np.sum(k * phot_hist))
+    std = float(np.sqrt(np.sum((k - mean) ** 2 * phot_hist)))
+    return 1.06 * std * max(n_galaxies, 1) ** -0.2
 
-    def objective(sigma: np.ndarray) -> np.ndarray:
-        fit = np.clip(blur(phot_hist, float(sigma[0])), 1e-5, 1 - 1e-5)
-        return np.array([-np.sum(spec_hist * np.log(fit))])
 
-    return float(least_squares(objective, x0=[1.0], bounds=([0.0], [1000.0])).x[0])
+def sigma_profile(spec_hist: np.ndarray, phot_hist: np.ndarray, n_galaxies: int) -> tuple[np.ndarray, float]:
+    """The objective on :data:`SIGMA_GRID` and the pre-smoothing width h (bins).
+
+    L22's objective is the cross-entropy -sum spec log(clip(blur(phot, sigma), 1e-5,
+    1 - 1e-5)). On histograms of a few hundred galaxies it is minimised by smoothing
+    the sampling noise away (a kernel-density bandwidth, 2-4 bins where the two
+    distributions are the same), not by the collapse. So both histograms are first
+    smoothed by h, the noise's bandwidth: the objective compares blur(spec, h) with
+    blur(phot, sqrt(sigma^2 + h^2)), which agree at the true sigma whatever h, and the
+    noise no longer pays for extra width."""
+    h = presmoothing_width(phot_hist, n_galaxies)
+    target = blur(spec_hist, h)
+    profile = np.array(
+        [
+            -np.sum(target * np.log(np.clip(blur(phot_hist, float(np.hypot(s, h))), 1e-5, 1 - 1e-5)))
+            for s in SIGMA_GRID
+        ]
+    )
+    return profile, h
+
+
+def fit_sigma(spec_hist: np.ndarray, phot_hist: np.ndarray, n_galaxies: int) -> float:
+    """Label dispersion (bins) of one channel of ``n_galaxies``: the minimum of
+    :func:`sigma_profile` on :data:`SIGMA_GRID`."""
+    profile, _ = sigma_profile(spec_hist, phot_hist, n_galaxies)
+    return float(SIGMA_GRID[int(np.argmin(profile))])
 
 
 def scatter_profile(zbin_spec: np.ndarray, residual: np.ndarray, n_bins: int, sigma: float) -> np.ndarray:
@@ -104,13 +135,29 @@ class LabelModel:
     sigma: np.ndarray  # (N_CHANNELS,) bins
     scatter: np.ndarray  # (N_CHANNELS, n_bins) bins
     spec_by_rbin: np.ndarray  # (n_bins, N_RBINS), normalised by the number of galaxies
+    channel_galaxies: np.ndarray | None = None  # (N_CHANNELS,) galaxies fitting each sigma
+    profile: np.ndarray | None = None  # (N_CHANNELS, len(SIGMA_GRID)) objective; NaN: not fitted
+    presmoothing: np.ndarray | None = None  # (N_CHANNELS,) h of each fit (bins)
 
     def to_dict(self) -> dict:
-        return {
+        document = {
             "n_bins": self.n_bins,
             "sigma_bins": self.sigma.tolist(),
             "scatter_bins": self.scatter.tolist(),
         }
+        if self.profile is not None:
+            document.update(
+                {
+                    "channel_galaxies": self.channel_galaxies.tolist(),
+                    "min_channel_galaxies": MIN_CHANNEL_GALAXIES,
+                    "presmoothing_bins": self.presmoothing.tolist(),
+                    "sigma_grid_bins": SIGMA_GRID.tolist(),
+                    "sigma_profile": [
+                        [None if np.isnan(v) else float(v) for v in row] for row in self.profile
+                    ],
+                }
+            )
+        return document
 
 
 def fit_label_model(
@@ -126,14 +173,27 @@ def fit_label_model(
     mapping = channel_map()
     sigma = np.zeros(N_CHANNELS)
     scatter = np.zeros((N_CHANNELS, n_bins))
+    counts = mapping[rbin].sum(axis=0)
+    profiles = np.full((N_CHANNELS, len(SIGMA_GRID)), np.nan)
+    presmoothing = np.zeros(N_CHANNELS)
     for m in range(N_CHANNELS):
         inside = mapping[rbin, m]
-        if inside.any():
-            sigma[m] = fit_sigma(spec_hist[:, m], phot_hist[:, m])
-            scatter[m] = scatter_profile(zs[inside], residual[inside], n_bins, sigma[m])
+        if not inside.any():
+            continue
+        if counts[m] >= MIN_CHANNEL_GALAXIES:
+            profiles[m], presmoothing[m] = sigma_profile(spec_hist[:, m], phot_hist[:, m], int(counts[m]))
+            sigma[m] = SIGMA_GRID[int(np.argmin(profiles[m]))]
+        else:
+            log.info(
+                "channel %d: %d galaxies (< %d): label width not fitted, labels stay one-hot",
+                m,
+                counts[m],
+                MIN_CHANNEL_GALAXIES,
+            )
+        scatter[m] = scatter_profile(zs[inside], residual[inside], n_bins, sigma[m])
     by_rbin = np.zeros((n_bins, N_RBINS))
     np.add.at(by_rbin, (zs, rbin), 1.0)
-    return LabelModel(n_bins, sigma, scatter, by_rbin / max(len(zs), 1))
+    return LabelModel(n_bins, sigma, scatter, by_rbin / max(len(zs), 1), counts, profiles, presmoothing)
 
 
 def shifted_centre(z_index: int, scatter: float, density: np.ndarray) -> float:
