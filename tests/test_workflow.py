@@ -98,10 +98,11 @@ TINY_OVERRIDE = {
     },
     "evaluate": {"n_bootstrap": 20},
     # L22 steps 1-4 beside the baseline (variants 3a/3b plan the same rules as step 3)
-    "methods": ["baseline", "step1", "step2", "step3", "step4"],
+    "methods": ["baseline", "step1", "step2", "step3", "step4", "baseline_calibrated"],
     "lin2022": {"steps": 6, "batch_size": 8, "learning_rate": 1.0e-3},
 }
 L22_METHODS = ["step1", "step2", "step3", "step4"]
+CONTROLS = ["baseline_calibrated"]  # the baseline through step 4's calibration
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +169,7 @@ def test_end_to_end_tiny_run(tiny_run):
     assert (tfrecords.groupby("fold")["n_records"].sum() == 48).all()
     assert (tmp_path / "logs/benchmarks/build_dataset/build_dataset.tsv").exists()
     # Stages 7-9 and the kNN baseline: one photo-z per galaxy and method, PDFs normalised.
-    for method in ("baseline", "knn", *L22_METHODS):
+    for method in ("baseline", "knn", *L22_METHODS, *CONTROLS):
         photoz = read_photoz(tmp_path / f"results/photoz/{method}.parquet")
         assert sorted(photoz["objid"]) == sorted(catalog["objid"])
         assert np.allclose(np.stack(photoz["pdf"]).sum(axis=1), 1.0, atol=1e-4)
@@ -182,6 +183,13 @@ def test_end_to_end_tiny_run(tiny_run):
     np.testing.assert_allclose(
         step4["z_phot"], step3["z_phot"].to_numpy() - step4["calibration_offset"], atol=1e-9
     )
+    # The control: the baseline's own photo-z through the same calibration.
+    control = read_photoz(tmp_path / "results/photoz/baseline_calibrated.parquet")
+    base = read_photoz(tmp_path / "results/photoz/baseline.parquet").set_index("objid").loc[control["objid"]]
+    np.testing.assert_allclose(
+        control["z_phot"], base["z_phot"].to_numpy() - control["calibration_offset"], atol=1e-9
+    )
+    assert np.abs(control["calibration_offset"]).max() > 0
     for fold in range(5):
         for method in ("baseline", "step1", "step2", "step3"):
             history = pd.read_csv(tmp_path / f"results/models/{method}/fold{fold}/member0/history.csv")
@@ -192,7 +200,7 @@ def test_end_to_end_tiny_run(tiny_run):
     # Stages 10-11: metrics of every method on the same 240 galaxies, and the report.
     metrics = read_metrics(tmp_path / "results/report/metrics.json")
     assert metrics["provenance"]["synthetic"] is True
-    assert set(metrics["methods"]) == {"baseline", "knn", "catalog", *L22_METHODS}
+    assert set(metrics["methods"]) == {"baseline", "knn", "catalog", *L22_METHODS, *CONTROLS}
     for res in metrics["methods"].values():
         assert res["subsets"].iloc[0]["n"] == 240 and np.isfinite(res["subsets"].iloc[0]["sigma_mad"])
     page = (tmp_path / "results/report/index.html").read_text()

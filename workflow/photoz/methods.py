@@ -6,7 +6,9 @@
 * ``step2``: step 1's redshift heads fine-tuned on the near-balanced subset;
 * ``step3``: new heads on the extended range, shifted and softened labels; ``step3a``
   (hard shifted labels) and ``step3b`` (soft unshifted labels) are L22's variants;
-* ``step4``: step 3's photo-z calibrated in (r, z_phot) cells (no training).
+* ``step4``: step 3's photo-z calibrated in (r, z_phot) cells (no training);
+* ``baseline_calibrated``: the baseline's photo-z through the same calibration, the
+  control that tells what step 4 owes to steps 1-3 and what to the calibration alone.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ class Method:
 
     kind: str
     output: str = "single"  # network output module (photoz.models.networks.OUTPUTS)
+    of: str | None = None  # calibration: the method calibrated
     shift: bool = False  # step 3 labels: shifted away from the denser side
     soft: bool = False  # step 3 labels: softened with the fitted dispersion
     extended: bool = False  # heads over the extended redshift range
@@ -33,7 +36,8 @@ METHODS: dict[str, Method] = {
     "step3": Method("heads", "channels", shift=True, soft=True, extended=True),
     "step3a": Method("heads", "channels", shift=True, soft=False, extended=True),
     "step3b": Method("heads", "channels", shift=False, soft=True, extended=True),
-    "step4": Method("calibration"),  # of step 3,
+    "step4": Method("calibration", of="step3"),
+    "baseline_calibrated": Method("calibration", of="baseline"),
 }
 
 
@@ -47,3 +51,5 @@ def method(name: str) -> Method:
 #: Methods trained end to end (rule ``train``) and as heads on step 1 (``train_heads``).
 NETWORK_METHODS: tuple[str, ...] = tuple(n for n, m in METHODS.items() if m.kind == "network")
 HEAD_METHODS: tuple[str, ...] = tuple(n for n, m in METHODS.items() if m.kind == "heads")
+#: Methods that calibrate another one (rules ``calibrate``, ``calibrate_targets``).
+CALIBRATION_METHODS: tuple[str, ...] = tuple(n for n, m in METHODS.items() if m.kind == "calibration")

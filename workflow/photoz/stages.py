@@ -225,6 +225,7 @@ def _calibrate_targets(args, config):
         lin["calibration_z_width"],
         config["training"]["z_max"],
         lin["seed"],
+        args.method,
     )
 
 
@@ -515,6 +516,7 @@ STAGES: dict[str, Stage] = {
             DATASET_CATALOG,
             _opt("--catalog", required=True, help="the targets' catalog (objid, dered_petro_r)"),
             _opt("--out", required=True, help="calibrated photo-z table (Parquet)"),
+            _opt("--method", default="step4", help="the calibrated method's name (recorded)"),
         ],
         _calibrate_targets,
     ),

@@ -124,8 +124,10 @@ def calibrate_targets(
     z_width: float,
     z_max: float,
     seed: int,
+    method: str = "step4",
 ) -> pd.DataFrame:
-    """L22 step 4 for targets: the targets' z_phot (of step 3's members) minus the mean
+    """L22 step 4 for targets (``method``: step 4, or a control such as
+    baseline_calibrated): the targets' z_phot (of step 3's members) minus the mean
     z_phot - z_spec, per (r, z_phot) cell, of every cross-validated galaxy with its
     out-of-fold step 3 photo-z (all folds together: none of them is a target); the
     PDFs are moved with their z_phot, as in the cross-validation."""
@@ -155,7 +157,7 @@ def calibrate_targets(
     for column in ("z_phot", "z_phot_mean", "z_phot_mode", "z16", "z50", "z84"):
         calibrated[column] = targets[column].to_numpy() - offsets
     calibrated["calibration_offset"] = offsets
-    meta = {"calibrated": target_photoz, "calibration_set": cv_photoz, "z_width": z_width, "method": "step4"}
+    meta = {"calibrated": target_photoz, "calibration_set": cv_photoz, "z_width": z_width, "method": method}
     write_photoz(calibrated, out, meta)
     return calibrated
 

@@ -187,6 +187,7 @@ METHODS = config["methods"]  # of photoz.methods.METHODS (schema enum)
 NETWORK_METHODS = "|".join(photoz_methods.NETWORK_METHODS)  # trained end to end (rule train)
 HEAD_METHODS = "|".join(photoz_methods.HEAD_METHODS)  # heads on step 1 (train_heads)
 MODEL_METHODS = f"{NETWORK_METHODS}|{HEAD_METHODS}"  # members, predictions, ensembles
+CALIBRATION_METHODS = "|".join(photoz_methods.CALIBRATION_METHODS)  # rule calibrate
 REPORT_FIGURES = list(photoz_captions.FIGURES)  # captions in workflow/report/
 
 
@@ -243,11 +244,26 @@ def get_heads_inputs(wildcards):
     return inputs
 
 
+def get_calibrated_photoz(wildcards):
+    """The out-of-fold photo-z table a calibration method calibrates (step 4: step 3's)."""
+    return f"results/photoz/{photoz_methods.METHODS[wildcards.calibrated].of}.parquet"
+
+
+def get_calibrated_target_photoz(wildcards):
+    """The targets' photo-z of the method a calibration method calibrates, and its
+    out-of-fold cross-validation table (the calibration set)."""
+    source = photoz_methods.METHODS[wildcards.calibrated].of
+    return {
+        "photoz": f"results/targets/photoz/{source}.parquet",
+        "cv_photoz": f"results/photoz/{source}.parquet",
+    }
+
+
 def get_history_files():
     """The training history of every (method, fold, member)."""
     return expand(
         "results/models/{method}/fold{fold}/member{member}/history.csv",
-        method=[m for m in METHODS if m != "step4"],
+        method=[m for m in METHODS if m not in photoz_methods.CALIBRATION_METHODS],
         fold=FOLDS,
         member=MEMBERS,
     )

@@ -135,16 +135,17 @@ rule apply_models:
 
 rule calibrate_targets:
     input:
-        photoz="results/targets/photoz/step3.parquet",
-        cv_photoz="results/photoz/step3.parquet",
+        unpack(get_calibrated_target_photoz),
         dataset_catalog="results/dataset/catalog.parquet",
         catalog="results/targets/catalog/catalog.parquet",
     output:
-        "results/targets/photoz/step4.parquet",
+        "results/targets/photoz/{calibrated}.parquet",
     log:
-        "logs/calibrate_targets/step4.log",
+        "logs/calibrate_targets/{calibrated}.log",
     benchmark:
-        "logs/benchmarks/calibrate_targets/step4.tsv"
+        "logs/benchmarks/calibrate_targets/{calibrated}.tsv"
+    wildcard_constraints:
+        calibrated=CALIBRATION_METHODS,
     conda:
         "../../envs/training.yaml"
     threads: 1
@@ -159,7 +160,7 @@ rule calibrate_targets:
         "{params.python} {params.script} --params-json {params.config_json:q}"
         " --photoz {input.photoz} --cv-photoz {input.cv_photoz}"
         " --dataset-catalog {input.dataset_catalog} --catalog {input.catalog}"
-        " --out {output} --log {log} >> {log} 2>&1"
+        " --method {wildcards.calibrated} --out {output} --log {log} >> {log} 2>&1"
 
 
 rule export_photoz:
@@ -174,7 +175,7 @@ rule export_photoz:
     benchmark:
         "logs/benchmarks/export_photoz/{method}.tsv"
     wildcard_constraints:
-        method=f"{MODEL_METHODS}|step4",
+        method=f"{MODEL_METHODS}|{CALIBRATION_METHODS}",
     conda:
         "../../envs/training.yaml"
     threads: 1

@@ -174,14 +174,16 @@ rule knn_photometry:
 
 rule calibrate:
     input:
-        photoz="results/photoz/step3.parquet",
+        photoz=get_calibrated_photoz,
         catalog="results/dataset/catalog.parquet",
     output:
-        "results/photoz/step4.parquet",
+        "results/photoz/{calibrated}.parquet",
     log:
-        "logs/calibrate/step4.log",
+        "logs/calibrate/{calibrated}.log",
     benchmark:
-        "logs/benchmarks/calibrate/step4.tsv"
+        "logs/benchmarks/calibrate/{calibrated}.tsv"
+    wildcard_constraints:
+        calibrated=CALIBRATION_METHODS,
     conda:
         "../../envs/training.yaml"
     threads: 1
