@@ -131,6 +131,20 @@ def test_tv_distance_extremes_and_reference():
     assert abs(tv - ref) < 3 * np.hypot(err, ref_err) + 0.01
 
 
+def test_tv_distance_counts_photo_z_beyond_the_grid():
+    """Step 3's z_phot can leave [0, z_max]: that mass is a difference between the two
+    distributions, not dropped (it was: both histograms were renormalised inside)."""
+    z = np.random.default_rng(2).uniform(0.02, 0.38, 4000)
+    beyond = z.copy()
+    beyond[:400] = -0.05  # 10% below the grid
+    tv, _ = dg.tv_distance(beyond, z, n_boot=10)
+    assert tv == pytest.approx(0.10, abs=0.01)
+    pdf = np.zeros((4, 360))
+    pdf[:, 80] = 1.0  # a bin centre below 0 on [-0.2, 0.6)
+    pdf[2:, 200] = 3.0  # half the galaxies put 3/4 of it inside
+    assert dg.pdf_mass_outside(pdf, -0.2, 0.6, 0.4) == pytest.approx((1 + 1 + 0.25 + 0.25) / 4)
+
+
 def test_sigma_mad_in_bins_and_variances():
     rng = np.random.default_rng(1)
     r = rng.uniform(14, 17.7, 3000)

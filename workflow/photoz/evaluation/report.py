@@ -128,6 +128,8 @@ def comparison_table(metrics: dict) -> pd.DataFrame:
                 "tv_distance_error": res["tv_distance_error"],
                 "tv_reference": res["tv_reference"],
                 "tv_distance_pdf_mode": res["tv_distance_pdf_mode"],
+                "zphot_outside_range": res["zphot_outside_range"],
+                "pdf_mass_outside_range": res["pdf_mass_outside_range"],
             }
         )
     return pd.DataFrame(rows)

@@ -125,11 +125,13 @@ def diagnostics(table: pd.DataFrame, cfg: dict) -> dict:
     tv_ref, tv_ref_err = dg.tv_reference(zp, zs, z_max=z_max, n_boot=n_boot, seed=seed)
     # TV of the PDF mode, L22's estimator, for every method with PDFs: the baseline's
     # z_phot is P19's PDF mean, which collapses less, so compare the steps with this
-    tv_mode, tv_mode_err = np.nan, np.nan
+    tv_mode, tv_mode_err, mass_out = np.nan, np.nan, np.nan
     if has_pdfs(table):
         z_lo, z_hi = table.attrs.get("pdf_range", (0.0, z_max))
-        z_mode = pdf_mode(np.stack(table["pdf"].to_numpy()), z_min=z_lo, z_max=z_hi)
+        pdf = np.stack(table["pdf"].to_numpy())
+        z_mode = pdf_mode(pdf, z_min=z_lo, z_max=z_hi)
         tv_mode, tv_mode_err = dg.tv_distance(z_mode, zs, z_max=z_max, n_boot=n_boot, seed=seed)
+        mass_out = dg.pdf_mass_outside(pdf, z_lo, z_hi, z_max)
     snr_edges = np.array(cfg["snr_edges"], dtype=np.float64)
     return {
         "slope_above_0.15": slope,
@@ -140,6 +142,9 @@ def diagnostics(table: pd.DataFrame, cfg: dict) -> dict:
         "tv_reference_error": tv_ref_err,
         "tv_distance_pdf_mode": tv_mode,
         "tv_distance_pdf_mode_error": tv_mode_err,
+        # what lies beyond [0, z_max] (step 3's extended range): counted, not dropped
+        "zphot_outside_range": float(np.mean((zp < 0.0) | (zp > z_max))) if len(zp) else np.nan,
+        "pdf_mass_outside_range": mass_out,
         "residual_vs_zspec": vs_zspec,
         "residual_vs_zphot": vs_zphot,
         "sigma_mad_vs_r": dg.sigma_mad_in_bins(table["r"], dg.R_MAG_EDGES, zp, zs, n_boot, seed),

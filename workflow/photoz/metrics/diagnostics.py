@@ -154,9 +154,26 @@ def residual_slope(binned: pd.DataFrame, z_min: float = 0.15) -> tuple[float, fl
 
 
 def _tv(a: np.ndarray, b: np.ndarray, edges: np.ndarray) -> float:
-    ha, _ = np.histogram(a, edges)
-    hb, _ = np.histogram(b, edges)
-    return 0.5 * float(np.abs(ha / max(ha.sum(), 1) - hb / max(hb.sum(), 1)).sum())
+    """1/2 sum |share_a - share_b| over the bins of ``edges`` and one more bin, outside
+    them: a z_phot beyond the grid (step 3's extended range) counts, it is not dropped."""
+
+    def shares(x: np.ndarray) -> np.ndarray:
+        h, _ = np.histogram(x, edges)
+        return np.r_[h, len(x) - h.sum()] / max(len(x), 1)
+
+    return 0.5 * float(np.abs(shares(a) - shares(b)).sum())
+
+
+def pdf_mass_outside(pdf: np.ndarray, z_lo: float, z_hi: float, z_max: float) -> float:
+    """Mean probability of the PDFs (bins on [z_lo, z_hi)) outside [0, z_max]: the mass an
+    extended-range method puts where no galaxy of the sample is."""
+    pdf = np.asarray(pdf, np.float64)
+    if not len(pdf):
+        return float("nan")
+    edges = np.linspace(z_lo, z_hi, pdf.shape[1] + 1)
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    outside = (centres < 0.0) | (centres > z_max)
+    return float((pdf[:, outside].sum(axis=1) / pdf.sum(axis=1)).mean())
 
 
 def tv_distance(
@@ -168,7 +185,8 @@ def tv_distance(
     seed: int = 0,
 ) -> tuple[float, float]:
     """(mean, std) over ``n_boot`` bootstrap resamples of the galaxies of
-    TV = 1/2 sum |h_phot - h_spec| (normalised histograms, ``n_bins`` bins on [0, z_max])."""
+    TV = 1/2 sum |h_phot - h_spec| (histograms over ``n_bins`` bins on [0, z_max] and the
+    outside, normalised by the number of galaxies)."""
     z_phot, z_spec = np.asarray(z_phot, np.float64), np.asarray(z_spec, np.float64)
     edges = _bins(n_bins, z_max)
     rng = np.random.default_rng(seed)
