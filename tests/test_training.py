@@ -296,6 +296,13 @@ def test_lin2022_steps_train_predict_and_ensemble(dataset, tmp_path):
         np.testing.assert_array_equal(
             model.get_layer("rhead").get_weights()[0], reference.get_layer("rhead").get_weights()[0]
         )
+        if name == "step2":  # fine-tuned from step 1's heads: every redshift head moved
+            for m in range(6):
+                moved = (
+                    model.get_layer(f"zhead{m}").get_weights()[0]
+                    - reference.get_layer(f"zhead{m}").get_weights()[0]
+                )
+                assert np.abs(moved).max() > 1e-6, f"zhead{m} did not train"
         pred = tmp_path / f"pred/{name}/fold1/member0.parquet"
         predict_fold(str(out), manifest, fold, str(pred))
         ids, pdfs = read_pdfs(pred)
@@ -304,6 +311,22 @@ def test_lin2022_steps_train_predict_and_ensemble(dataset, tmp_path):
     assert predictions["step2"] == (180, (0.0, 0.4))
     assert predictions["step3"][0] == 360 and predictions["step3"][1] == pytest.approx((-0.2, 0.6))
     assert json.loads((tmp_path / "step3/fold1/member0/labels.json").read_text())["n_bins"] == 180
+    # L22's variant without balancing: the same labels and heads on every training galaxy
+    out = tmp_path / "step3_unbalanced/fold1/member0"
+    train_heads(
+        "step3_unbalanced",
+        params,
+        heads,
+        manifest,
+        catalog_path,
+        fold,
+        0,
+        str(step1),
+        str(out),
+        pre_estimates,
+    )
+    record = json.loads((out / "params.json").read_text())
+    assert record["cell_cap"] is None and record["subset_size"] == record["training_size"] > 1
     table = ensemble(
         [str(tmp_path / "pred/step3/fold1/member0.parquet")], catalog_path, str(tmp_path / "step3.parquet")
     )

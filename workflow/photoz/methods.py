@@ -5,7 +5,8 @@
   scratch or from the trained baseline member (config ``lin2022.step1_init``);
 * ``step2``: step 1's redshift heads fine-tuned on the near-balanced subset;
 * ``step3``: new heads on the extended range, shifted and softened labels; ``step3a``
-  (hard shifted labels) and ``step3b`` (soft unshifted labels) are L22's variants;
+  (hard shifted labels), ``step3b`` (soft unshifted labels) and ``step3_unbalanced``
+  (every training galaxy, no balancing: L22's fth = 10000) are L22's variants;
 * ``step4``: step 3's photo-z calibrated in (r, z_phot) cells (no training);
 * ``baseline_calibrated``: the baseline's photo-z through the same calibration, the
   control that tells what step 4 owes to steps 1-3 and what to the calibration alone.
@@ -27,6 +28,7 @@ class Method:
     shift: bool = False  # step 3 labels: shifted away from the denser side
     soft: bool = False  # step 3 labels: softened with the fitted dispersion
     extended: bool = False  # heads over the extended redshift range
+    balanced: bool = True  # heads: trained on the near-balanced subset (else every galaxy)
 
 
 METHODS: dict[str, Method] = {
@@ -36,6 +38,7 @@ METHODS: dict[str, Method] = {
     "step3": Method("heads", "channels", shift=True, soft=True, extended=True),
     "step3a": Method("heads", "channels", shift=True, soft=False, extended=True),
     "step3b": Method("heads", "channels", shift=False, soft=True, extended=True),
+    "step3_unbalanced": Method("heads", "channels", shift=True, soft=True, extended=True, balanced=False),
     "step4": Method("calibration", of="step3"),
     "baseline_calibrated": Method("calibration", of="baseline"),
 }

@@ -388,7 +388,7 @@ STAGES: dict[str, Stage] = {
         "    --pre-estimates results/predictions/step2/fold[1-4]/member0.parquet \\\n"
         "    --out-dir results/models/step3/fold0/member0",
         [
-            _opt("--method", required=True, help="step2 | step3 | step3a | step3b"),
+            _opt("--method", required=True, help="step2 | step3 | step3a | step3b | step3_unbalanced"),
             _opt("--manifest", required=True, help="dataset manifest (TSV)"),
             DATASET_CATALOG,
             _opt("--fold", type=int, required=True, help="test fold of this model"),

@@ -89,9 +89,19 @@ def training_galaxies(dataset_catalog: pd.DataFrame, fold: int) -> pd.DataFrame:
     return out.sort_values("objid", ignore_index=True)
 
 
-def member_subset(galaxies: pd.DataFrame, params: HeadParams, train: TrainParams, fold: int, member: int):
-    """(subset table, r bins of the subset, the cell cap used) of one member."""
+def member_subset(
+    galaxies: pd.DataFrame,
+    params: HeadParams,
+    train: TrainParams,
+    fold: int,
+    member: int,
+    balanced: bool = True,
+):
+    """(subset table, r bins of the subset, the cell cap used) of one member; not
+    ``balanced``: every training galaxy, cap None (L22's variant without balancing)."""
     rbin = r_bins(galaxies["r"].to_numpy())
+    if not balanced:
+        return galaxies.reset_index(drop=True), rbin, None
     cap = scaled_threshold(params.balance_threshold, len(galaxies), params.balance_reference_size)
     seed = int(np.random.SeedSequence([params.seed, fold]).generate_state(1)[0])  # same for all members
     rows = balanced_subset(
@@ -192,7 +202,7 @@ def train_heads(
     if step1_params.output != "channels":
         raise ValueError(f"{step1_dir} is not a step 1 (multi-channel) member")
     galaxies = training_galaxies(pd.read_parquet(dataset_catalog), fold)
-    subset, rbin, cap = member_subset(galaxies, heads, step1_params, fold, member)
+    subset, rbin, cap = member_subset(galaxies, heads, step1_params, fold, member, spec.balanced)
     crop = input_size(step1_params.network)
 
     label_model: LabelModel | None = None
