@@ -16,6 +16,7 @@ from photoz.evaluation.captions import FIGURES, caption
 from photoz.evaluation.evaluated_galaxies import in_stripe82, load_methods
 from photoz.evaluation.report import report
 from photoz.evaluation.stage import evaluate, read_metrics
+from photoz.metrics import diagnostics as dg
 from photoz.metrics.diagnostics import tv_distance
 from photoz.metrics.pdf import bin_midpoints, pdf_mode
 from photoz.metrics.point import bias, sigma_mad
@@ -120,7 +121,11 @@ def test_metrics_files_hold_the_numbers_of_every_method(evaluated):
         subsets = res["subsets"].set_index("subset")
         assert subsets.loc["deep area", "n"] == n_deep
         assert subsets.loc["outside deep area", "n"] == 300 - n_deep
-        assert np.isfinite(res["slope_above_0.15"]) and 0 <= res["tv_distance"] <= 1
+        zp, zs = table["z_phot"].to_numpy(), table["z_spec"].to_numpy()
+        variances = dg.residual_variances(zp, zs, table["r"].to_numpy(), z_max=Z_MAX)
+        slope = dg.residual_slope(dg.binned_residuals_zspec(zp, zs, variances, z_max=Z_MAX))
+        assert (res["slope_above_0.15"], res["slope_above_0.15_error"]) == pytest.approx(slope)
+        assert res["tv_distance"] == pytest.approx(dg.tv_distance(zp, zs, z_max=Z_MAX, n_boot=20)[0])
         assert len(res["residual_vs_zspec"]) == 40 and len(res["sigma_mad_vs_r"]) == 11
     # PDF subsets only where there are PDFs; the injected scatters come out in order
     base = methods["baseline"]["subsets"].set_index("subset")

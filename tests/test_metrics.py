@@ -53,7 +53,12 @@ def test_pit_mean_and_width_of_a_uniform_pdf():
     np.testing.assert_allclose(pdf_width68(pdf, z_max=Z_MAX), 0.68 * Z_MAX, atol=1e-12)
     # and the CRPS of a uniform PDF on [0, 0.4] at z = 0.2: 2 * int_0^0.2 (z/0.4)^2 dz
     # = 0.4/12 - midpoint discretisation (the mass sits at bin centres): within a bin width
-    assert crps(pdf, [0.2], z_max=Z_MAX)[0] == pytest.approx(0.4 / 12, abs=WIDTH)
+    # The integral of (CDF - step)^2 of the 180 equal masses at the bin midpoints, by
+    # brute force on a 0.1 nano-z grid (the continuous uniform's 0.4 / 12 differs by 2e-6).
+    grid = np.linspace(-0.1, 0.5, 6_000_001)
+    steps = np.searchsorted(bin_midpoints(N_BINS, z_max=Z_MAX), grid, side="right") / N_BINS
+    exact = np.trapezoid((steps - (grid >= 0.2)) ** 2, grid)
+    assert crps(pdf, [0.2], z_max=Z_MAX)[0] == pytest.approx(exact, rel=1e-7)
 
 
 def test_point_estimates_mean_and_mode():
@@ -128,7 +133,7 @@ def test_tv_distance_extremes_and_reference():
     noisy = z + np.random.default_rng(1).normal(0, 0.01, len(z)) * (1 + z)
     tv, err = dg.tv_distance(noisy, z)
     ref, ref_err = dg.tv_reference(noisy, z)
-    assert abs(tv - ref) < 3 * np.hypot(err, ref_err) + 0.01
+    assert abs(tv - ref) < 3 * np.hypot(err, ref_err)
 
 
 def test_tv_distance_counts_photo_z_beyond_the_grid():
