@@ -79,3 +79,22 @@ def test_stage_script_validates_its_config(tmp_path):
     )
     assert result.returncode != 0
     assert "config key 'catalog.z_max'" in result.stderr
+
+
+def test_l22_methods_take_their_own_network_and_pixels():
+    """presets/paper.yaml: the baseline is P19's (p19, raw pixels), the L22 steps L22's
+    (l22, sqrt pixels); step 1 cannot start from a baseline of another network."""
+    import yaml
+    from conftest import REPO
+
+    from photoz.models.member import method_train_params
+
+    config = validate_config(yaml.safe_load((REPO / "presets/paper.yaml").read_text()))
+    base, step1, step3 = (method_train_params(config, m) for m in ("baseline", "step1", "step3"))
+    assert (base.network, base.pixel_transform, base.output) == ("p19", "none", "single")
+    assert (step1.network, step1.pixel_transform, step1.output) == ("l22", "sqrt", "channels")
+    assert (step3.network, step3.pixel_transform) == ("l22", "sqrt")
+    default = validate_config({})
+    assert method_train_params(default, "step1").network == default["training"]["network"]
+    with pytest.raises(ConfigError, match="config key 'lin2022.network'.*step1_init: scratch"):
+        validate_config({"lin2022": {"network": "l22", "step1_init": "baseline"}})

@@ -372,10 +372,11 @@ def test_lin2022_preset_plans_every_step_per_fold_and_member(tmp_path):
         for line in result.stdout.splitlines()
         if len(line.split()) == 2 and line.split()[1].isdigit()
     }
-    # baseline + step 1: 2 x 30 networks; steps 2, 3, 3a, 3b: 4 x 30 head trainings;
-    # 6 methods x 5 folds predicted and ensembled; step 4 calibrates step 3
-    assert (counts["train"], counts["train_heads"], counts["predict"]) == (60, 120, 30)
-    assert (counts["ensemble"], counts["calibrate"]) == (6, 1)
+    # baseline + step 1: 2 x 30 networks; steps 2, 3, 3a, 3b, 3 unbalanced: 5 x 30 head
+    # trainings; 7 methods x 5 folds predicted and ensembled; step 4 calibrates step 3,
+    # baseline_calibrated the baseline
+    assert (counts["train"], counts["train_heads"], counts["predict"]) == (60, 150, 35)
+    assert (counts["ensemble"], counts["calibrate"]) == (7, 2)
     heads = [b for b in result.stdout.split("\n\n") if "rule train_heads:" in b]
     step3 = [b for b in heads if "results/models/step3/fold2/member5/" in b]
     assert len(step3) == 1
@@ -393,15 +394,22 @@ def test_lin2022_preset_plans_every_step_per_fold_and_member(tmp_path):
 
 
 def test_lin2022_preset_layers_on_the_paper_preset(tmp_path):
-    """presets/paper.yaml + presets/lin2022.yaml: the paper's network and GPUs for step 1,
-    the paper's head schedule (L22: 800 iterations of 32 at 2e-5)."""
+    """presets/paper.yaml + presets/lin2022.yaml: L22's network (l22) and pixels (sqrt)
+    and GPUs for step 1 (the baseline keeps P19's), the paper's head schedule (L22: 800
+    iterations of 32 at 2e-5) for steps 2, 3, 3a, 3b and 3 without balancing."""
+    from photoz.config import load_config
+    from photoz.models.member import method_train_params
+
     result = dry_run(tmp_path, "presets/paper.yaml", "presets/lin2022.yaml")
     blocks = result.stdout.split("\n\n")
     step1 = [b for b in blocks if "rule train:" in b and "results/models/step1/" in b]
-    assert len(step1) == 30 and all("gpu=1" in b and '"network": "p19"' in b for b in step1)
+    assert len(step1) == 30 and all("gpu=1" in b and '"network": "l22"' in b for b in step1)
     assert not any("--init-from" in b for b in step1)  # from scratch, as L22
     heads = [b for b in blocks if "rule train_heads:" in b]
-    assert len(heads) == 120 and all('"learning_rate": 2e-05' in b for b in heads)
+    assert len(heads) == 150 and all('"learning_rate": 2e-05' in b for b in heads)
+    config = load_config(REPO / "presets/paper.yaml")
+    assert method_train_params(config, "step1").pixel_transform == "sqrt"
+    assert method_train_params(config, "baseline").network == "p19"
 
 
 def test_survey10k_preset_layers_under_the_lin2022_preset(tmp_path):
@@ -411,5 +419,5 @@ def test_survey10k_preset_layers_under_the_lin2022_preset(tmp_path):
     blocks = result.stdout.split("\n\n")
     train = [b for b in blocks if "rule train:" in b]
     assert len(train) == 10 and all('"steps": 3000' in b and '"batch_size": 32' in b for b in train)
-    assert len([b for b in blocks if "rule train_heads:" in b]) == 20
+    assert len([b for b in blocks if "rule train_heads:" in b]) == 25
     assert '"n_galaxies": 10000' in [b for b in blocks if "rule query_catalog:" in b][0]

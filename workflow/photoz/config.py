@@ -50,6 +50,13 @@ def validate_config(config: dict[str, Any], schema_path: str | Path = SCHEMA_PAT
         e = errors[0]
         key = ".".join(str(p) for p in e.absolute_path) or "<top level>"
         raise ConfigError(f"config key '{key}': {e.message}")
+    lin = config.get("lin2022", {})
+    own_network = lin.get("network") not in (None, config.get("training", {}).get("network"))
+    if own_network and lin.get("step1_init") == "baseline":
+        raise ConfigError(
+            "config key 'lin2022.network': step 1 cannot start from the baseline "
+            "(lin2022.step1_init: baseline) with another network; set lin2022.step1_init: scratch"
+        )
     for section, key in SHIPPED_PATHS:
         value = config.get(section, {}).get(key)
         if value and not Path(value).is_absolute():

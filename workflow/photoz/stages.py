@@ -109,20 +109,20 @@ def _knn_photometry(args, config):
 
 
 def _train(args, config):
-    from .models.member import TrainParams
+    from .models.member import method_train_params
     from .models.train import train_member
 
-    params = TrainParams.from_config(config["training"], args.method)
+    params = method_train_params(config, args.method)
     train_member(params, args.manifest, args.fold, args.member, args.out_dir, args.init_from)
 
 
 def _train_heads(args, config):
     from .lin2022.heads import HeadParams, train_heads
-    from .models.member import TrainParams
+    from .models.member import method_train_params
 
     train_heads(
         args.method,
-        TrainParams.from_config(config["training"], "step1"),
+        method_train_params(config, "step1"),
         HeadParams.from_config(config["lin2022"]),
         args.manifest,
         args.dataset_catalog,

@@ -113,15 +113,39 @@ def _table_html(table: pd.DataFrame, percent: tuple[str, ...] = ("outlier_fracti
     return f'<table class="numbers"><thead><tr>{headers}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def comparison_table(metrics: dict) -> pd.DataFrame:
-    """One row per method: full-sample metrics, slope above 0.15 and TV distances (of
-    z_phot, of its no-collapse reference, of the PDF mode)."""
+def method_setup(name: str, config: dict) -> str:
+    """How a method was made, in a few words: network, pixel transform, step 1's start
+    (from scratch as L22, or from the trained baseline), what a calibration calibrates."""
+    from ..methods import METHODS
+    from ..models.member import method_train_params
+
+    if name == "knn":
+        return f"photometry kNN (k = {config['knn']['k']})"
+    if name not in METHODS:
+        return "the catalog's photo-z column"
+    spec = METHODS[name]
+    if spec.kind == "calibration":
+        return f"{spec.of} + (r, z_phot) cell calibration"
+    params = method_train_params(config, name)
+    text = f"{params.network}, pixels {params.pixel_transform}"
+    if spec.output == "channels":
+        start = "the trained baseline" if config["lin2022"]["step1_init"] == "baseline" else "scratch"
+        text += f", step 1 from {start}"
+        if spec.kind == "heads":
+            text += ", heads on the " + ("balanced subset" if spec.balanced else "whole training set")
+    return text
+
+
+def comparison_table(metrics: dict, config: dict) -> pd.DataFrame:
+    """One row per method: how it was made, full-sample metrics, slope above 0.15 and TV
+    distances (of z_phot, of its no-collapse reference, of the PDF mode)."""
     rows = []
     for name, res in metrics["methods"].items():
         full = res["subsets"].iloc[0].drop("subset").to_dict()
         rows.append(
             {
                 "method": name,
+                "setup": method_setup(name, config),
                 **full,
                 "slope_above_0.15": res["slope_above_0.15"],
                 "tv_distance": res["tv_distance"],
@@ -186,7 +210,7 @@ def render_html(metrics: dict, figure_paths: dict[str, Path], config: dict) -> s
         )
     )
     parts.append("<h2>Summary: all methods on the same test galaxies</h2>")
-    parts.append(_table_html(comparison_table(metrics)))
+    parts.append(_table_html(comparison_table(metrics, config)))
     parts.append(
         "<h2>Like with like: both point estimates, both metric conventions</h2>"
         "<p>Every method with PDFs by its PDF mean (P19's estimator) and mode (L22's); P19's "

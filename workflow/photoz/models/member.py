@@ -71,6 +71,19 @@ class TrainParams:
         return cls(**{k: v for k, v in values.items() if k in names})
 
 
+def method_train_params(config: dict, method_name: str) -> TrainParams:
+    """The training parameters of a method: the ``training`` section, with, for L22's
+    multi-channel methods, ``lin2022.network`` and ``lin2022.pixel_transform`` where set
+    (the paper preset: L22's l22 network and sqrt pixels, the baseline P19's)."""
+    from ..methods import method
+
+    section = dict(config["training"])
+    if method(method_name).output == "channels":
+        lin = config.get("lin2022", {})
+        section.update({k: lin[k] for k in ("network", "pixel_transform") if lin.get(k) is not None})
+    return TrainParams.from_config(section, method_name)
+
+
 def member_seed(seed: int, fold: int, member: int) -> int:
     """Seed of one member: weights init, shuffling and augmentation."""
     return int(np.random.SeedSequence([seed, fold, member]).generate_state(1)[0] % (2**31))
