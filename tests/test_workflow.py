@@ -305,7 +305,7 @@ def test_rerun_recipes_plan_only_what_depends(tiny_run, tmp_path):
     # member, step 2's fold-2 heads, and step 3's heads of every fold (fold 2 on the new
     # step 1, the others on the new step 2 pre-estimates of fold 2's galaxies)
     assert (one["train"], one["train_heads"], one["predict"]) == (2, 6, 8)
-    assert one["calibrate"] == 1 and "build_dataset" not in one
+    assert one["calibrate"] == 2 and "build_dataset" not in one  # step 4 and baseline_calibrated
     # a changed hyperparameter reruns what it feeds: lin2022 -> heads, not networks
     changed = tmp_path / "changed.yaml"
     changed.write_text(

@@ -46,6 +46,20 @@ def get_params_json(*sections, omit=()):
     return json.dumps(params, sort_keys=True)
 
 
+#: What a network trained end to end reads of the lin2022 section (L22's step 1 only).
+NETWORK_LIN2022_KEYS = ("network", "pixel_transform")
+
+
+def get_train_params_json(wildcards):
+    """The train job's config: the training section and, for L22's step 1, its own
+    network and pixel transform; so a changed head setting reruns no network."""
+    sections = ["training"]
+    if photoz_methods.METHODS[wildcards.method].output == "channels":
+        sections.append("lin2022")
+    omit = [f"lin2022.{k}" for k in config["lin2022"] if k not in NETWORK_LIN2022_KEYS]
+    return get_params_json(*sections, omit=omit if "lin2022" in sections else ())
+
+
 def get_catalog_inputs(wildcards):
     """Inputs of query_catalog: the SQL template and, for the file backend, the file."""
     inputs = {"template": config["catalog"]["sql_template"]}

@@ -29,7 +29,7 @@ rule train:
     params:
         python=PYTHON,
         script=get_script("train.py"),
-        config_json=get_params_json("training", "lin2022"),
+        config_json=get_train_params_json,
         out_dir=subpath(output.weights, parent=True),
         init_from=lambda wildcards, input: (
             f"--init-from {os.path.dirname(input.init)}" if "init" in input.keys() else ""
