@@ -23,6 +23,7 @@ from sas_server import SASServer
 from skyserver_standin import WINDOW_SIGMA_PX, SkyServerStandIn, fixture_targets
 from test_frames_download import FIXTURES
 from test_resample_reproject import CENTRE, windowed_centroid
+from test_workflow import TINY_OVERRIDE
 
 from photoz.tables import read_cubes, read_photoz, read_table_metadata
 
@@ -43,16 +44,7 @@ TRAINING = {
         "deep_epochs": 2,
     },
     "partitions": {"max_galaxies": 120},
-    "training": {
-        "network": "p19_tiny",
-        "n_members": 1,
-        "steps": 6,
-        "batch_size": 16,
-        "checkpoint_every": 3,
-        "validate_every": 3,
-        "shuffle_buffer": 64,
-        "threads": 1,
-    },
+    "training": TINY_OVERRIDE["training"],
     "methods": ["baseline"],
 }
 DEAD_PROXY = "http://127.0.0.1:9"  # the discard port: nothing listens

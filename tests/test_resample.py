@@ -152,7 +152,9 @@ def test_point_source_lands_on_the_central_corner_and_moves_with_offsets(tmp_pat
         assert col - 31.5 == pytest.approx(d_col, abs=0.02)
 
 
-def test_flux_of_an_isolated_galaxy_is_conserved(tmp_path):
+def isolated_galaxy_frames(tmp_path):
+    """(galaxy row, noise-free r frame with only that galaxy, the frame's WCS, the
+    galaxy's true r flux on it) for the compact galaxies of a small synthetic survey."""
     from conftest import small_config
 
     from photoz.catalog.query import query_catalog
@@ -168,15 +170,19 @@ def test_flux_of_an_isolated_galaxy_is_conserved(tmp_path):
     meta = read_table_metadata(tmp_path / "c.parquet")
     geo = geometry_from_description(meta["synthetic"])
     compact = catalog[(catalog["sim_r_disk_arcsec"] < 1.8) & (catalog["sim_r_bulge_arcsec"] < 0.9)]
-    checked = 0
     for _, row in compact.iterrows():
         renderer = FrameRenderer(geo, pd.DataFrame([row]), meta["seed"], neighbours=False)
         key = FrameKey(int(row["run"]), int(row["camcol"]), int(row["field"]), "r")
         image, _ = renderer.render_image(key, noise=False)
         wcs = geo.frame_wcs(geo.run_by_number(key.run), key.camcol, key.field, "r")
-        values, weights = resample_frame(image, wcs, [row["ra"]], [row["dec"]], backsig=1.0)
         zero_point = geo.conditions(key.run, key.camcol, key.field, "r").zero_point_mag
-        true = frame_flux(pd.DataFrame([row]), "r", zero_point)[0]
+        yield row, image, wcs, frame_flux(pd.DataFrame([row]), "r", zero_point)[0]
+
+
+def test_flux_of_an_isolated_galaxy_is_conserved(tmp_path):
+    checked = 0
+    for row, image, wcs, true in isolated_galaxy_frames(tmp_path):
+        values, weights = resample_frame(image, wcs, [row["ra"]], [row["dec"]], backsig=1.0)
         if not (weights[0] > 0).all():
             continue  # cutout crosses the frame edge: not a whole galaxy on this frame
         assert values[0].sum() == pytest.approx(true, rel=0.005)
@@ -223,19 +229,17 @@ def test_median_combine_weights_follow_swarp():
     assert (none == 0).all() and (wnone == 0).all()
 
 
-@needs_swarp
-@pytest.mark.slow
-def test_partition_cubes_with_both_backends_agree(tmp_path):
-    """resample_partition end to end on rendered frames: lanczos and swarp backends."""
+def rendered_partition(tmp_path, n_wide: int = 2):
+    """(galaxies, frame index, manifest) of a small rendered partition: 3 galaxies of
+    the multi-epoch region and ``n_wide`` others of a 60-galaxy synthetic survey."""
     from conftest import small_config
 
     from photoz.catalog.query import query_catalog
     from photoz.frames.fetch import fetch_partition
     from photoz.frames.index import index_synthetic
-    from photoz.resample.cubes import ResampleParams, resample_partition
     from photoz.synthetic.render import FrameRenderer
     from photoz.synthetic.survey import geometry_from_description
-    from photoz.tables import read_cubes, read_table_metadata, write_cubes
+    from photoz.tables import read_table_metadata
 
     cfg = small_config(n_galaxies=60, seed=41, reference_size=300)
     cfg["synthetic"].update(frame_width=512, frame_height=372, deep_epochs=3)
@@ -243,11 +247,22 @@ def test_partition_cubes_with_both_backends_agree(tmp_path):
     catalog = pd.read_parquet(tmp_path / "c.parquet")
     meta = read_table_metadata(tmp_path / "c.parquet")
     geo = geometry_from_description(meta["synthetic"])
-    galaxies = pd.concat([catalog[catalog["sim_region"] == "deep"].head(3), catalog.tail(2)])
+    galaxies = pd.concat([catalog[catalog["sim_region"] == "deep"].head(3), catalog.tail(n_wide)])
     index = index_synthetic(galaxies, geo, 12, str(tmp_path / "part"), "http://sas")
     index["relpath"] = [str(Path(p).relative_to(tmp_path / "part")) for p in index["path"]]
     renderer = FrameRenderer(geo, catalog, meta["seed"])
     manifest = fetch_partition(index, None, tmp_path / "m.parquet", renderer=renderer, workers=2)
+    return galaxies, index, manifest
+
+
+@needs_swarp
+@pytest.mark.slow
+def test_partition_cubes_with_both_backends_agree(tmp_path):
+    """resample_partition end to end on rendered frames: lanczos and swarp backends."""
+    from photoz.resample.cubes import ResampleParams, resample_partition
+    from photoz.tables import read_cubes, write_cubes
+
+    galaxies, index, manifest = rendered_partition(tmp_path)
     results = {}
     for backend in ("lanczos", "swarp"):
         table, cubes, weights, missing = resample_partition(

@@ -4,12 +4,11 @@ rendered frames and on the real SDSS fixture frames."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 from test_frames_download import FIXTURES
+from test_resample import isolated_galaxy_frames, rendered_partition
 
 from photoz.frames.reader import read_frame
 from photoz.resample.adaptive import reproject_frame
@@ -48,33 +47,12 @@ def _assert_backends_agree(lanczos: np.ndarray, adaptive: np.ndarray) -> None:
 
 
 def test_rendered_isolated_galaxies_agree_with_lanczos_and_the_truth(tmp_path):
-    from conftest import small_config
-
-    from photoz.catalog.query import query_catalog
-    from photoz.synthetic.galaxies import frame_flux
-    from photoz.synthetic.render import FrameKey, FrameRenderer
-    from photoz.synthetic.survey import geometry_from_description
-    from photoz.tables import read_table_metadata
-
-    cfg = small_config(n_galaxies=120, seed=31, reference_size=400)
-    cfg["synthetic"].update(frame_width=512, frame_height=372)
-    query_catalog(cfg, tmp_path / "c.parquet", tmp_path / "r.parquet")
-    catalog = pd.read_parquet(tmp_path / "c.parquet")
-    meta = read_table_metadata(tmp_path / "c.parquet")
-    geo = geometry_from_description(meta["synthetic"])
-    compact = catalog[(catalog["sim_r_disk_arcsec"] < 1.8) & (catalog["sim_r_bulge_arcsec"] < 0.9)]
     checked = 0
-    for _, row in compact.iterrows():
-        renderer = FrameRenderer(geo, pd.DataFrame([row]), meta["seed"], neighbours=False)
-        key = FrameKey(int(row["run"]), int(row["camcol"]), int(row["field"]), "r")
-        image, _ = renderer.render_image(key, noise=False)
-        wcs = geo.frame_wcs(geo.run_by_number(key.run), key.camcol, key.field, "r")
+    for row, image, wcs, true in isolated_galaxy_frames(tmp_path):
         lanczos, w_l = resample_frame(image, wcs, [row["ra"]], [row["dec"]], backsig=1.0)
         adaptive, w_a = reproject_frame(image, wcs, [row["ra"]], [row["dec"]], backsig=1.0)
         if not ((w_l[0] > 0).all() and (w_a[0] > 0).all()):
             continue  # cutout crosses the frame edge: not a whole galaxy on this frame
-        zero_point = geo.conditions(key.run, key.camcol, key.field, "r").zero_point_mag
-        true = frame_flux(pd.DataFrame([row]), "r", zero_point)[0]
         assert adaptive[0].sum() == pytest.approx(true, rel=0.01)
         _assert_backends_agree(lanczos[0], adaptive[0])
         # The galaxy itself sits at the grid's centre (0-based 31.5).
@@ -138,28 +116,9 @@ def test_real_frames_isolated_sources_agree_with_lanczos():
 def test_partition_cubes_with_the_reproject_backend(tmp_path):
     """resample_partition end to end with ``backend: reproject``: same frames counted,
     no flags, and each galaxy's cube agrees with the Lanczos backend's."""
-    from conftest import small_config
-
-    from photoz.catalog.query import query_catalog
-    from photoz.frames.fetch import fetch_partition
-    from photoz.frames.index import index_synthetic
     from photoz.resample.cubes import ResampleParams, resample_partition
-    from photoz.synthetic.render import FrameRenderer
-    from photoz.synthetic.survey import geometry_from_description
-    from photoz.tables import read_table_metadata
 
-    cfg = small_config(n_galaxies=60, seed=41, reference_size=300)
-    cfg["synthetic"].update(frame_width=512, frame_height=372, deep_epochs=3)
-    query_catalog(cfg, tmp_path / "c.parquet", tmp_path / "r.parquet")
-    catalog = pd.read_parquet(tmp_path / "c.parquet")
-    meta = read_table_metadata(tmp_path / "c.parquet")
-    geo = geometry_from_description(meta["synthetic"])
-    galaxies = pd.concat([catalog[catalog["sim_region"] == "deep"].head(3), catalog.tail(3)])
-    index = index_synthetic(galaxies, geo, 12, str(tmp_path / "part"), "http://sas")
-    index["relpath"] = [str(Path(p).relative_to(tmp_path / "part")) for p in index["path"]]
-    manifest = fetch_partition(
-        index, None, tmp_path / "m.parquet", renderer=FrameRenderer(geo, catalog, meta["seed"]), workers=2
-    )
+    galaxies, index, manifest = rendered_partition(tmp_path, n_wide=3)
     results = {}
     for backend in ("lanczos", "reproject"):
         results[backend] = resample_partition(galaxies, index, manifest, ResampleParams(backend=backend))
