@@ -299,3 +299,15 @@ def test_rule_method_lists_come_from_the_library_and_the_schema_matches():
     assert '"|".join(photoz_methods.CALIBRATION_METHODS)' in rules
     schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
     assert schema["properties"]["methods"]["items"]["enum"] == list(METHODS)
+
+
+def test_head_training_length_in_epochs_of_the_subset():
+    """lin2022.epochs sets the head training in passes over each member's subset: the
+    iterations follow the subset's size (steps otherwise)."""
+    from photoz.lin2022.heads import HeadParams
+
+    by_steps = HeadParams.from_config(steps=800, batch_size=32)
+    assert by_steps.epochs is None and by_steps.iterations(100_000) == 800
+    by_epochs = HeadParams.from_config(epochs=0.5, batch_size=32)
+    assert by_epochs.iterations(3200) == 50 and by_epochs.iterations(320_000) == 5000
+    assert by_epochs.iterations(10) == 1

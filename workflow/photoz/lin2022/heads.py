@@ -71,6 +71,14 @@ class HeadParams(FromConfig):
     batch_size: int
     learning_rate: float
     seed: int
+    epochs: float | None  # set: the length in passes over the member's subset instead
+
+    def iterations(self, subset_size: int) -> int:
+        """Head-training iterations: ``steps``, or ``epochs`` passes over a subset of
+        ``subset_size`` galaxies (at least one iteration)."""
+        if self.epochs is None:
+            return self.steps
+        return max(1, int(np.ceil(self.epochs * subset_size / self.batch_size)))
 
 
 def training_galaxies(dataset_catalog: pd.DataFrame, fold: int) -> pd.DataFrame:
@@ -238,7 +246,8 @@ def train_heads(
     trainable = [w for m in range(N_CHANNELS) for w in head_layers[f"zhead{m}"].trainable_weights]
 
     rng = np.random.default_rng(seed)
-    draws = rng.integers(0, len(subset), size=(heads.steps, heads.batch_size))
+    n_steps = heads.iterations(len(subset))
+    draws = rng.integers(0, len(subset), size=(n_steps, heads.batch_size))
     transforms = rng.integers(0, 8, size=draws.shape)
     pairs, pair_index = np.unique(draws * 8 + transforms, return_inverse=True)
     pair_index = pair_index.reshape(draws.shape)
@@ -290,7 +299,7 @@ def train_heads(
     val_data = validation_dataset(manifest, fold, 256, params.pixel_transform, crop)
     history = training.run(
         step_on_draw,
-        heads.steps,
+        n_steps,
         train.validate_every,
         train.checkpoint_every,
         heads.batch_size,
@@ -311,6 +320,8 @@ def train_heads(
         "subset_size": len(subset),
         "training_size": len(galaxies),
         "cell_cap": cap,
+        "iterations": n_steps,
+        "epochs": n_steps * heads.batch_size / len(subset),
     }
     documents = {"params.json": record}
     if label_model is not None:
