@@ -60,6 +60,17 @@ def get_train_params_json(wildcards):
     return get_params_json(*sections, omit=omit if "lin2022" in sections else ())
 
 
+#: What a calibration reads of the lin2022 section (step 4 and its control).
+CALIBRATION_LIN2022_KEYS = ("calibration_z_width", "calibration_resample", "seed")
+
+
+def get_calibration_params_json():
+    """The calibrate jobs' config: training and the calibration's lin2022 keys, so a
+    changed head setting reruns step 4 (through step 3) but not the baseline's control."""
+    omit = [f"lin2022.{k}" for k in config["lin2022"] if k not in CALIBRATION_LIN2022_KEYS]
+    return get_params_json("training", "lin2022", omit=omit)
+
+
 def get_catalog_inputs(wildcards):
     """Inputs of query_catalog: the SQL template and, for the file backend, the file."""
     inputs = {"template": config["catalog"]["sql_template"]}

@@ -155,7 +155,7 @@ rule calibrate_targets:
     params:
         python=PYTHON,
         script=get_script("calibrate_targets.py"),
-        config_json=get_params_json("training", "lin2022"),
+        config_json=get_calibration_params_json(),
     shell:
         "{params.python} {params.script} --params-json {params.config_json:q}"
         " --photoz {input.photoz} --cv-photoz {input.cv_photoz}"

@@ -193,7 +193,7 @@ rule calibrate:
     params:
         python=PYTHON,
         script=get_script("calibrate.py"),
-        config_json=get_params_json("training", "lin2022"),
+        config_json=get_calibration_params_json(),
     shell:
         "{params.python} {params.script} --params-json {params.config_json:q}"
         " --photoz {input.photoz} --dataset-catalog {input.catalog} --out {output} --log {log} >> {log} 2>&1"
