@@ -18,6 +18,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from .catalog.sky import catalog_sky
 from .errors import ModelError
 from .metrics.pdf import pdf_mean, pdf_mode, pdf_quantile
 from .tables import read_cubes, read_table, read_table_metadata, write_photoz
@@ -109,10 +110,14 @@ def apply_members(
 
 def _skies(catalog: str, training_catalog: str | None) -> dict:
     """Where the targets' images come from and where the models learnt."""
-    target = read_table_metadata(catalog).get("sky", "unknown")
+
+    def sky(path: str) -> str:
+        meta = read_table_metadata(path)
+        return catalog_sky(meta) if meta else "unknown"  # a plain table of the user's
+
     if training_catalog is None:
-        return {"target_sky": target}
-    return {"target_sky": target, "training_sky": read_table_metadata(training_catalog).get("sky", "unknown")}
+        return {"target_sky": sky(catalog)}
+    return {"target_sky": sky(catalog), "training_sky": sky(training_catalog)}
 
 
 def calibrate_targets(

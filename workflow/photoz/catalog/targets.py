@@ -25,6 +25,7 @@ from ..tables import read_table_metadata, write_table
 from .columns import TARGET_REQUIRED_COLUMNS, require_numeric
 from .query import fetch_from_server_or_file, selection_params
 from .selection import PHOTOMETRIC_CUTS, CatalogError, apply_selection, reject_incomplete, reject_unselectable
+from .sky import catalog_sky
 from .sql import render_sql
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def query_targets(
     tcfg = cfg["targets"]
     backend = tcfg["backend"]
     sky_meta = read_table_metadata(training_catalog)
-    training_sky = sky_meta.get("sky", "synthetic" if sky_meta.get("backend") == "synthetic" else "sdss")
+    training_sky = catalog_sky(sky_meta)
     sky = target_sky(backend, training_sky)
     selection = dataclasses.replace(selection_params(cfg["catalog"]), region=tcfg.get("region"))
     source = f"targets backend {backend}"

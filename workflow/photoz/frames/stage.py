@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..catalog.sky import catalog_sky
 from ..tables import read_table_metadata, write_table
 from .cas_fields import FieldQueryParams, query_fields
 from .download import DownloadParams
@@ -18,9 +19,8 @@ log = logging.getLogger(__name__)
 
 
 def is_synthetic(catalog_meta: dict) -> bool:
-    """Frames are rendered for the synthetic sky and downloaded otherwise (a catalog's
-    ``sky``; catalogs written before it existed: their backend)."""
-    return catalog_meta.get("sky", catalog_meta.get("backend")) == "synthetic"
+    """Frames are rendered for the synthetic sky and downloaded otherwise."""
+    return catalog_sky(catalog_meta) == "synthetic"
 
 
 def shared_cache_root(cfg: dict[str, Any], catalog_meta: dict) -> Path:
