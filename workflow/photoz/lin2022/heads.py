@@ -265,14 +265,14 @@ def train_heads(
         step1, examples, example_row.to_numpy(), pairs % 8, params.pixel_transform
     )
     log.info(
-        "%s fold %d member %d: subset %d of %d training galaxies (cell cap %d), %d distinct (galaxy, "
+        "%s fold %d member %d: subset %d of %d training galaxies (cell cap %s), %d distinct (galaxy, "
         "transform) pairs -> FC2 features in %.1f s",
         method_name,
         fold,
         member,
         len(subset),
         len(galaxies),
-        cap,
+        "none" if cap is None else cap,
         len(pairs),
         time.perf_counter() - t0,
     )
