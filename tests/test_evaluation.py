@@ -160,6 +160,7 @@ def test_both_point_estimates_with_both_conventions_and_errors(evaluated):
 
     root, files, out, page = evaluated
     methods = read_metrics(out / "metrics.json")["methods"]
+    edges = np.array(load_config(REPO / "config.yaml")["evaluate"]["tomographic_edges"])
     tables = load_methods(files, str(root / "dataset" / "catalog.parquet"))
     for name in ("baseline", "knn"):
         rows = methods[name]["estimators"].set_index("estimator")
@@ -180,6 +181,13 @@ def test_both_point_estimates_with_both_conventions_and_errors(evaluated):
             # bootstrap error of a mean ~ std / sqrt(n), within the 20 resamples' noise
             assert row["bias_error"] == pytest.approx(dz.std() / np.sqrt(len(dz)), rel=0.5)
             assert np.isfinite(row["slope_above_0.15"]) and row["slope_above_0.15_error"] > 0
+            tv = dg.tv_distance(zp, zs, z_max=Z_MAX, n_boot=20)
+            assert (row["tv_distance"], row["tv_distance_error"]) == pytest.approx(tv)
+            offsets = dg.mean_redshift_offsets(zp, zs, edges)
+            counted = offsets[offsets["n"] >= 50]
+            assert row["tomographic_max_offset"] == pytest.approx(counted["delta_mean_z"].abs().max())
+            assert row["tomographic_bins_failing"] == (counted["delta_mean_z"].abs() >= 0.002).sum()
+        assert rows.loc["mean", "is_z_phot"] and not rows.loc["mode", "is_z_phot"]  # both carry the mean
         # the mode sits on a bin centre and differs from the mean
         assert rows.loc["mode", "bias"] != pytest.approx(rows.loc["mean", "bias"], abs=1e-6)
     catalog_rows = methods["catalog"]["estimators"]

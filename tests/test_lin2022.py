@@ -311,3 +311,31 @@ def test_head_training_length_in_epochs_of_the_subset():
     by_epochs = HeadParams.from_config(epochs=0.5, batch_size=32)
     assert by_epochs.iterations(3200) == 50 and by_epochs.iterations(320_000) == 5000
     assert by_epochs.iterations(10) == 1
+
+
+def test_label_shift_summary_is_minus_slope_times_scatter_squared():
+    """On a density exp(a k) a Gaussian of scatter s has its centre of mass at +a s^2, so
+    every label moves by -a s^2 bins (away from the denser side); the summary reports it
+    per z_spec bin in redshift, with the pre-estimates' median residual beside it."""
+    from photoz.lin2022.labels import label_shift_summary
+    from photoz.models.channels import N_CHANNELS, N_RBINS
+
+    n_bins, z_max, a, s = 180, 0.4, -0.02, 6.0
+    k = np.arange(n_bins)
+    density = np.exp(a * k)
+    model = LabelModel(
+        n_bins,
+        np.zeros(N_CHANNELS),
+        np.full((N_CHANNELS, n_bins), s),
+        np.repeat((density / density.sum())[:, None], N_RBINS, axis=1),
+    )
+    rng = np.random.default_rng(0)
+    z = rng.uniform(0.1, 0.3, 2000)
+    rbin = rng.integers(0, N_RBINS, len(z))
+    rows = label_shift_summary(z, z - 0.003, rbin, model, z_max)
+    inner = [r for r in rows if 0.1 <= r["z_lo"] and r["z_hi"] <= 0.3]
+    assert len(inner) == 4 and sum(r["n"] for r in inner) == len(z)
+    for r in inner:
+        assert r["mean_label_shift"] == pytest.approx(-a * s**2 * z_max / n_bins, rel=1e-3)
+        assert r["median_pre_estimate_residual"] == pytest.approx(-0.003)
+    assert all(r["n"] == 0 and r["mean_label_shift"] is None for r in rows if r["z_hi"] <= 0.1)

@@ -113,7 +113,7 @@ def read_metrics(path: str | Path) -> dict:
     for res in document["methods"].values():
         for kind in ("folds", "subsets", "estimators", *BINNED):
             table = pd.DataFrame(res[kind])
-            for column in table.columns.difference(["fold", "subset", "estimator", "meets"]):
+            for column in table.columns.difference(["fold", "subset", "estimator", "meets", "is_z_phot"]):
                 table[column] = pd.to_numeric(table[column]).astype(float)
             res[kind] = table
     return document

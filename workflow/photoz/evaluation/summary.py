@@ -51,17 +51,27 @@ def point_estimates(table: pd.DataFrame) -> dict[str, np.ndarray]:
 
 def estimator_table(table: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     """Like with like: one row per point estimate (:func:`point_estimates`) with both
-    metric conventions (P19 and RAIL, :data:`photoz.metrics.point.CONVENTIONS`) and the
-    slope of the binned residual above z_spec = 0.15, each with its bootstrap error (the
-    same ``n_bootstrap`` resamples of the galaxies for every estimate and metric)."""
+    metric conventions (P19 and RAIL, :data:`photoz.metrics.point.CONVENTIONS`), the
+    slope of the binned residual above z_spec = 0.15 and the TV distance, each with its
+    bootstrap error (the same ``n_bootstrap`` resamples of the galaxies for every
+    estimate and metric), and the largest tomographic mean-redshift offset (bins of at
+    least :data:`photoz.metrics.diagnostics.TOMOGRAPHIC_MIN_GALAXIES`) with the number of
+    bins beyond 0.002(1+z). ``is_z_phot`` marks the estimate the method's table carries as
+    z_phot; one that is neither the PDF mean nor mode (a calibrated one) gets its own row."""
     zs = table["z_spec"].to_numpy()
     n, z_max = len(zs), cfg["z_max"]
+    edges = np.array(cfg["tomographic_edges"], np.float64)
     rng = np.random.default_rng(cfg["seed"])
     resamples = [rng.integers(0, n, n) for _ in range(cfg["n_bootstrap"])] if n else []
     metrics = {name: f for convention in CONVENTIONS.values() for name, f in convention.items()}
+    z_phot = table["z_phot"].to_numpy(np.float64)
+    estimates = point_estimates(table)
+    carried = {name: bool(np.allclose(zp, z_phot, rtol=0, atol=1e-6)) for name, zp in estimates.items()}
+    if not any(carried.values()):  # e.g. step 4's calibrated mode: its own row
+        estimates["z_phot"], carried["z_phot"] = z_phot, True
     rows = []
-    for estimator, zp in point_estimates(table).items():
-        row: dict = {"estimator": estimator, "n": n}
+    for estimator, zp in estimates.items():
+        row: dict = {"estimator": estimator, "is_z_phot": carried[estimator], "n": n}
         for name, f in metrics.items():
             row[name] = f(zp, zs)
             row[f"{name}_error"] = (
@@ -70,6 +80,12 @@ def estimator_table(table: pd.DataFrame, cfg: dict) -> pd.DataFrame:
         variances = dg.residual_variances(zp, zs, table["r"].to_numpy(), z_max=z_max)
         row["slope_above_0.15"], row["slope_above_0.15_error"] = dg.residual_slope(
             dg.binned_residuals_zspec(zp, zs, variances, z_max=z_max)
+        )
+        row["tv_distance"], row["tv_distance_error"] = dg.tv_distance(
+            zp, zs, z_max=z_max, n_boot=cfg["n_bootstrap"], seed=cfg["seed"]
+        )
+        row["tomographic_max_offset"], row["tomographic_bins_failing"] = dg.tomographic_summary(
+            dg.mean_redshift_offsets(zp, zs, edges)
         )
         rows.append(row)
     return pd.DataFrame(rows)

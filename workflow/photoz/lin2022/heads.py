@@ -53,7 +53,15 @@ from ..models.member import (
     member_seed,
     save_member,
 )
-from .labels import LabelModel, extended_range, fit_label_model, hard_labels, head_targets, step3_labels
+from .labels import (
+    LabelModel,
+    extended_range,
+    fit_label_model,
+    hard_labels,
+    head_targets,
+    label_shift_summary,
+    step3_labels,
+)
 from .subset import balanced_subset, scaled_threshold
 
 log = logging.getLogger(__name__)
@@ -325,6 +333,12 @@ def train_heads(
     }
     documents = {"params.json": record}
     if label_model is not None:
-        documents["labels.json"] = label_model.to_dict()
+        documents["labels.json"] = {
+            **label_model.to_dict(),
+            "shift_applied": spec.shift,
+            "shift_by_z_spec": label_shift_summary(
+                subset["z"].to_numpy(), zphot, rbin, label_model, step1_params.z_max
+            ),
+        }
     save_member(model, out, history, documents)
     return pd.DataFrame(history, columns=HISTORY_COLUMNS)

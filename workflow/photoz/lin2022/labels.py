@@ -212,6 +212,49 @@ def shifted_centre(z_index: int, scatter: float, density: np.ndarray) -> float:
     return 2.0 * z_index - float((k * g).sum() / total)
 
 
+def label_shift_summary(
+    z_spec: np.ndarray,
+    z_phot: np.ndarray,
+    rbin: np.ndarray,
+    model: LabelModel,
+    z_max: float,
+    width: float = 0.05,
+) -> list[dict]:
+    """Per z_spec bin of ``width``: galaxies, the mean label shift (z_ad - z_spec, in
+    redshift, over each galaxy's channels) and the pre-estimates' median residual
+    z_phot - z_spec. The shift is meant to cancel the pull of the density on the
+    estimates; shifts of about minus the residual are the intended size, larger ones
+    over-correct (recorded in labels.json so a run shows which)."""
+    n_bins = model.n_bins
+    pad = extension(n_bins)
+    wbin = z_max / n_bins
+    zs = redshift_to_bin(z_spec, n_bins, z_max=z_max)
+    mapping = channel_map()
+    shifts = np.zeros(len(zs))
+    for n, (i, j) in enumerate(zip(zs, np.asarray(rbin), strict=True)):
+        density = np.concatenate([np.zeros(pad), model.spec_by_rbin[:, j], np.zeros(pad)])
+        centres = [
+            shifted_centre(int(i) + pad, float(model.scatter[m, i]), density)
+            for m in np.flatnonzero(mapping[j])
+        ]
+        shifts[n] = (np.mean(centres) - (int(i) + pad)) * wbin
+    residual = np.asarray(z_phot, np.float64) - np.asarray(z_spec, np.float64)
+    rows = []
+    for lo in np.arange(0.0, z_max - 1e-9, width):
+        inside = (z_spec >= lo) & (z_spec < lo + width)
+        n = int(inside.sum())
+        rows.append(
+            {
+                "z_lo": round(float(lo), 6),
+                "z_hi": round(float(lo + width), 6),
+                "n": n,
+                "mean_label_shift": float(shifts[inside].mean()) if n else None,
+                "median_pre_estimate_residual": float(np.median(residual[inside])) if n else None,
+            }
+        )
+    return rows
+
+
 def label_row(centre: float, sigma: float, n: int, soft: bool) -> np.ndarray:
     """A Gaussian of ``sigma`` at ``centre`` normalised over n bins (soft, sigma >= 0.1)
     or one-hot at clip(int(centre), 0, n - 1)."""

@@ -30,6 +30,8 @@ MAGNITUDE_WINDOWS = [(0.0, 13.5), (13.0, 14.5), (14.0, 15.5), (15.0, 16.5), (16.
 # L22 get_sigmad rows: (0, 13], (13, 13.5], ..., (17, 17.5], (17.5, 100].
 R_MAG_EDGES = np.array([0.0, 13.0, 13.5, 14.0, 14.5, 15.0, 15.5, 16.0, 16.5, 17.0, 17.5, 100.0])
 TOMOGRAPHIC_REQUIREMENT = 0.002
+#: Fewest galaxies in a tomographic bin for its offset to count against the requirement.
+TOMOGRAPHIC_MIN_GALAXIES = 50
 
 
 def pit_histogram(pit_values: np.ndarray, n_bins: int = 20) -> np.ndarray:
@@ -278,3 +280,14 @@ def mean_redshift_offsets(
     return pd.DataFrame(
         rows, columns=["lo", "hi", "n", "mean_z_phot", "mean_z_spec", "delta_mean_z", "error", "meets"]
     )
+
+
+def tomographic_summary(
+    offsets: pd.DataFrame, min_galaxies: int = TOMOGRAPHIC_MIN_GALAXIES
+) -> tuple[float, int]:
+    """(largest |delta<z>|, number of bins beyond the requirement) over the bins of
+    :func:`mean_redshift_offsets` holding at least ``min_galaxies`` galaxies."""
+    counted = offsets[offsets["n"] >= min_galaxies]
+    if counted.empty:
+        return np.nan, 0
+    return float(counted["delta_mean_z"].abs().max()), int((~counted["meets"].astype(bool)).sum())
