@@ -45,6 +45,50 @@ def test_network_parameter_counts_match_the_papers(name, expected):
     assert model.get_layer("features").output.shape[-1] == 22_273  # 8x8x348 + E(B-V)
 
 
+@pytest.mark.parametrize("name", ["p19_tiny", "l22"])
+def test_layers_start_as_the_papers_initialise_them(name):
+    """Every convolution and FC bias 0.1, Glorot-uniform kernels (within their bound),
+    per-channel PReLU slopes at 0 (a ReLU at the start), shared over the image axes."""
+    import keras
+
+    model = build_network(name, 180, "channels" if name == "l22" else "single")
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    prelus = [layer for layer in model.layers if isinstance(layer, keras.layers.PReLU)]
+    assert len(convs) == len(prelus) > 20
+    for conv in convs:
+        kernel, bias = (w.numpy() for w in conv.weights)
+        np.testing.assert_array_equal(bias, np.float32(0.1))
+        fan_in, fan_out = np.prod(kernel.shape[:-1]), np.prod(kernel.shape[:-2]) * kernel.shape[-1]
+        assert np.abs(kernel).max() <= np.sqrt(6 / (fan_in + fan_out)) + 1e-7
+    for prelu in prelus:
+        (alpha,) = (w.numpy() for w in prelu.weights)
+        assert alpha.shape == (1, 1, prelu.input.shape[-1]) and (alpha == 0).all()
+    for k in (1, 2):
+        np.testing.assert_array_equal(model.get_layer(f"fc{k}").weights[1].numpy(), np.float32(0.1))
+    # a PReLU at slope 0 is a ReLU
+    x = np.linspace(-2, 2, 5 * prelus[0].input.shape[-1], dtype=np.float32).reshape(1, 1, 5, -1)
+    np.testing.assert_array_equal(prelus[0](x).numpy(), np.maximum(x, 0))
+
+
+def test_stride_one_pooling_averages_the_valid_pixels_at_the_edges():
+    """P19's 2x2 stride-1 average pool (TF SAME) pads the last row and column and
+    averages only the pixels inside (PyTorch's count_include_pad=False): a constant map
+    stays constant and the corner is the pixel itself."""
+    model = build_network("p19_tiny")
+    pool = model.get_layer("i0_p")
+    channels = pool.input.shape[-1]
+    side = 4
+    image = np.arange(side * side, dtype=np.float32).reshape(1, side, side, 1).repeat(channels, axis=3)
+    out = pool(image).numpy()[0, :, :, 0]
+    assert out.shape == (side, side)
+    assert out[0, 0] == pytest.approx((0 + 1 + 4 + 5) / 4)
+    assert out[0, -1] == pytest.approx((3 + 7) / 2) and out[-1, 0] == pytest.approx((12 + 13) / 2)
+    assert out[-1, -1] == pytest.approx(15.0)
+    np.testing.assert_allclose(pool(np.ones((1, side, side, channels), np.float32)).numpy(), 1.0)
+    # the stride-2 pools halve the side with the same rule
+    assert model.get_layer("p1").output.shape[1] == model.get_layer("p1").input.shape[1] // 2
+
+
 @pytest.mark.parametrize("z_min", [0.0, 0.05, -0.2])
 def test_training_labels_are_the_bins_of_the_pdf_grid(z_min):
     """The training loss's class labels are the PDF grid's bins for any z_min (they were
