@@ -2,12 +2,16 @@
 
 It honours ``Range`` requests (206 with Content-Range) and can inject faults per path:
 ``"503"`` (Service Unavailable), ``"truncate"`` (announce the full length, send half,
-drop the connection). Requests are counted per path.
+drop the connection), ``"429"`` (Too Many Requests with ``Retry-After: 1``), ``"html"``
+(status 200 with an HTML error page instead of the file), ``"reset"`` (close the
+connection without answering) and ``"slow"`` (answer after 3 s). Requests are counted
+per path.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter, defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -39,6 +43,16 @@ class SASServer:
                         server.ranges.append((rel, self.headers["Range"]))
                 if fault == "503":
                     return self._send(503, b"Service Unavailable")
+                if fault == "429":
+                    return self._send(429, b"Too Many Requests", {"Retry-After": "1"})
+                if fault == "html":
+                    return self._send(200, b"<html><body><h1>Server busy</h1></body></html>")
+                if fault == "reset":
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                if fault == "slow":
+                    time.sleep(3)
                 path = server.root / rel
                 if not path.is_file():
                     return self._send(404, b"Not Found")
@@ -66,8 +80,10 @@ class SASServer:
                     return
                 self.wfile.write(body)
 
-            def _send(self, code: int, body: bytes):
+            def _send(self, code: int, body: bytes, headers: dict | None = None):
                 self.send_response(code)
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

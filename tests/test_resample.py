@@ -230,8 +230,9 @@ def test_median_combine_weights_follow_swarp():
 
 
 def rendered_partition(tmp_path, n_wide: int = 2):
-    """(galaxies, frame index, manifest) of a small rendered partition: 3 galaxies of
-    the multi-epoch region and ``n_wide`` others of a 60-galaxy synthetic survey."""
+    """(galaxies, frame index, manifest, renderer) of a small rendered partition: 3
+    galaxies of the multi-epoch region and ``n_wide`` others of a 60-galaxy synthetic
+    survey, frames in ``tmp_path / "part"``."""
     from conftest import small_config
 
     from photoz.catalog.query import query_catalog
@@ -252,7 +253,7 @@ def rendered_partition(tmp_path, n_wide: int = 2):
     index["relpath"] = [str(Path(p).relative_to(tmp_path / "part")) for p in index["path"]]
     renderer = FrameRenderer(geo, catalog, meta["seed"])
     manifest = fetch_partition(index, None, tmp_path / "m.parquet", renderer=renderer, workers=2)
-    return galaxies, index, manifest
+    return galaxies, index, manifest, renderer
 
 
 @needs_swarp
@@ -262,7 +263,7 @@ def test_partition_cubes_with_both_backends_agree(tmp_path):
     from photoz.resample.cubes import ResampleParams, resample_partition
     from photoz.tables import read_cubes, write_cubes
 
-    galaxies, index, manifest = rendered_partition(tmp_path)
+    galaxies, index, manifest, _ = rendered_partition(tmp_path)
     results = {}
     for backend in ("lanczos", "swarp"):
         table, cubes, weights, missing = resample_partition(

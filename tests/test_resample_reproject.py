@@ -118,7 +118,7 @@ def test_partition_cubes_with_the_reproject_backend(tmp_path):
     no flags, and each galaxy's cube agrees with the Lanczos backend's."""
     from photoz.resample.cubes import ResampleParams, resample_partition
 
-    galaxies, index, manifest = rendered_partition(tmp_path, n_wide=3)
+    galaxies, index, manifest, _ = rendered_partition(tmp_path, n_wide=3)
     results = {}
     for backend in ("lanczos", "reproject"):
         results[backend] = resample_partition(galaxies, index, manifest, ResampleParams(backend=backend))

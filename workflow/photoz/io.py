@@ -38,11 +38,17 @@ def publish(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; publish it as ``path`` on success."""
+    """Yield a temporary path beside ``path``; publish it as ``path`` on success. An
+    OSError that does not name a file (pyarrow's on a full disk) is raised again naming
+    ``path``, so that the stage's one-line error says which output failed."""
     tmp_path = temp_path_beside(path)
     try:
         yield tmp_path
         publish(tmp_path, path)
+    except OSError as exc:
+        if exc.filename is None:
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+        raise
     finally:
         if tmp_path.exists():
             tmp_path.unlink()

@@ -13,7 +13,7 @@ import requests
 from astropy.table import Table
 
 from .errors import CatalogError
-from .retry import TransientError, with_retries
+from .retry import TransientError, retry_after_s, with_retries
 
 
 def parse_skyserver_response(response, what: str) -> pd.DataFrame:
@@ -27,7 +27,7 @@ def parse_skyserver_response(response, what: str) -> pd.DataFrame:
     status = getattr(response, "status_code", 200)
     text = response.text
     if status >= 500 or status == 429:
-        raise TransientError(f"{what}: HTTP {status}: {_strip_html(text)}")
+        raise TransientError(f"{what}: HTTP {status}: {_strip_html(text)}", retry_after_s(response))
     if status >= 400:
         raise CatalogError(f"{what}: HTTP {status}: {_strip_html(text)}")
     head = text.lstrip()[:2000].lower()

@@ -20,7 +20,7 @@ import pandas as pd
 import requests
 
 from ..config import FromConfig
-from ..retry import with_retries
+from ..retry import TransientError, with_retries
 from .columns import normalise_columns
 from .selection import CatalogError, SelectionParams
 from .sql import render_sql
@@ -64,9 +64,10 @@ class CasJobsClient:
             return with_retries(once, what, self.params.retries, self.params.backoff_s)
         except requests.HTTPError as exc:
             body = exc.response.text[:500] if exc.response is not None else ""
-            raise CatalogError(f"CasJobs {what} failed: HTTP {exc.response.status_code}: {body}") from exc
-        except requests.RequestException as exc:
-            raise CatalogError(f"CasJobs {what} failed: {exc}") from exc
+            status = exc.response.status_code if exc.response is not None else "?"
+            raise CatalogError(f"CasJobs {what} failed: HTTP {status} from {url}: {body}") from exc
+        except (requests.RequestException, TransientError) as exc:
+            raise CatalogError(f"CasJobs {what} failed ({url}): {exc}") from exc
 
     def quick_query(self, sql: str, context: str, what: str) -> pd.DataFrame:
         """Run a short synchronous query and parse its CSV result."""

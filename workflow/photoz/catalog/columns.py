@@ -77,7 +77,10 @@ def normalise_columns(df: pd.DataFrame) -> pd.DataFrame:
             df[dered] = df[mag] - df[ext]
     for col, dtype in ID_DTYPES.items():
         if col in df and df[col].dtype != dtype and df[col].notna().all():
-            df[col] = df[col].astype(dtype)
+            try:
+                df[col] = df[col].astype(dtype)
+            except (TypeError, ValueError):
+                pass  # text in an id column: require_numeric names the column and the row
     return df
 
 

@@ -24,8 +24,9 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from ..config import FromConfig
-from ..retry import TransientError, with_retries
-from .reader import FrameError, read_frame
+from ..retry import TransientError, retry_after_s, with_retries
+from .integrity import cached_frame_damage, discard, record_checksum, verify_frame_file
+from .reader import FrameError
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +79,6 @@ def _expected_size(resp: requests.Response, offset: int) -> int | None:
     return int(length) if length is not None else None
 
 
-def verify_frame_file(path: Path) -> None:
-    """Raise :class:`FrameError` unless ``path`` is a readable corrected frame."""
-    read_frame(path)
-
-
 def download_file(
     session: requests.Session,
     url: str,
@@ -94,8 +90,14 @@ def download_file(
     """Fetch ``url`` to ``dest`` (see the module docstring for the guarantees)."""
     dest = Path(dest)
     start = time.monotonic()
+    replaced = ""
     if dest.exists():
-        return DownloadResult("present", dest.stat().st_size)
+        damage = cached_frame_damage(dest, verify)
+        if damage is None:
+            return DownloadResult("present", dest.stat().st_size)
+        log.warning("cached frame %s is damaged (%s): fetching it again", dest, damage)
+        discard(dest)
+        replaced = f"replaced a damaged cached copy ({damage})"
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     attempts = 0
@@ -110,7 +112,7 @@ def download_file(
                 part.unlink(missing_ok=True)
                 raise _Retry("HTTP 416 on resume")
             if resp.status_code >= 500 or resp.status_code == 429:
-                raise _Retry(f"HTTP {resp.status_code}")
+                raise _Retry(f"HTTP {resp.status_code} {resp.reason}", retry_after_s(resp))
             if resp.status_code >= 400:
                 reason = f"HTTP {resp.status_code} {resp.reason}"
                 return DownloadResult("failed", 0, attempts, time.monotonic() - start, reason)
@@ -132,7 +134,8 @@ def download_file(
             part.unlink()
             raise _Corrupt(str(exc).replace(str(part), dest.name)) from exc
         os.replace(part, dest)
-        return DownloadResult("downloaded", size, attempts, time.monotonic() - start)
+        record_checksum(dest)
+        return DownloadResult("downloaded", size, attempts, time.monotonic() - start, replaced)
 
     try:
         return with_retries(

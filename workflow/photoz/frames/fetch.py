@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from ..tables import write_table
 from .download import DownloadParams, download_many
+from .integrity import cached_frame_damage, discard, record_checksum
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ def _render_task(task: tuple[int, int, int, str, str]) -> tuple[str, int, float]
     run, camcol, fld, band, path = task
     t0 = time.monotonic()
     size = _RENDERER.write(FrameKey(run, camcol, fld, band), path)
+    record_checksum(path)
     return path, size, time.monotonic() - t0
 
 
@@ -74,8 +76,10 @@ def render_frames(frames: pd.DataFrame, renderer, dest_paths: list[Path], worker
     global _RENDERER
     results: dict[str, dict] = {}
     tasks = []
+    damaged: dict[str, str] = {}
     for f, dest in zip(frames.itertuples(index=False), dest_paths, strict=True):
-        if dest.exists():
+        damage = cached_frame_damage(dest) if dest.exists() else None
+        if dest.exists() and damage is None:
             results[str(dest)] = {
                 "status": "present",
                 "bytes": dest.stat().st_size,
@@ -83,8 +87,12 @@ def render_frames(frames: pd.DataFrame, renderer, dest_paths: list[Path], worker
                 "seconds": 0.0,
                 "reason": "",
             }
-        else:
-            tasks.append((int(f.run), int(f.camcol), int(f.field), f.band, str(dest)))
+            continue
+        if damage is not None:
+            log.warning("cached frame %s is damaged (%s): rendering it again", dest, damage)
+            discard(dest)
+            damaged[str(dest)] = f"replaced a damaged cached copy ({damage})"
+        tasks.append((int(f.run), int(f.camcol), int(f.field), f.band, str(dest)))
     _RENDERER = renderer
     progress = tqdm(total=len(tasks), desc="render frames", unit="frame", mininterval=5)
 
@@ -95,7 +103,7 @@ def render_frames(frames: pd.DataFrame, renderer, dest_paths: list[Path], worker
                 "bytes": size,
                 "attempts": 1,
                 "seconds": secs,
-                "reason": "",
+                "reason": damaged.get(path, ""),
             }
             progress.update()
 

@@ -80,7 +80,17 @@ def open_fits(path: str | Path) -> fits.HDUList:
 
 
 def read_frame(path: str | Path) -> CorrectedFrame:
-    """Read and check a corrected frame."""
+    """Read and check a corrected frame; :class:`FrameError` naming the file if it is
+    damaged (truncated, corrupt) or not a corrected frame."""
+    try:
+        return _read_frame(path)
+    except FrameError:
+        raise
+    except (OSError, EOFError, ValueError, TypeError, KeyError, IndexError) as exc:
+        raise FrameError(f"{path}: cannot read FITS ({type(exc).__name__}: {exc})") from exc
+
+
+def _read_frame(path: str | Path) -> CorrectedFrame:
     with open_fits(path) as hdul:
         if len(hdul) < 3 or hdul[0].data is None or hdul[0].data.ndim != 2:
             raise FrameError(f"{path}: not an SDSS corrected frame (need image, calib and sky HDUs)")

@@ -27,6 +27,7 @@ from astropy.wcs import WCS
 from tqdm import tqdm
 
 from ..constants import BANDS, CUTOUT_SIZE
+from ..errors import FrameError
 from ..frames.reader import background_rms, read_frame
 from ..tables import OBJID_DTYPE
 from .lanczos import combine, frame_covers, resample_frame
@@ -43,12 +44,19 @@ class ResampleParams:
     threads: int = 1
 
 
-def _frame_major_band(frames: pd.DataFrame, positions: pd.DataFrame, method: str, resample=resample_frame):
+def _frame_major_band(
+    frames: pd.DataFrame, positions: pd.DataFrame, method: str, unreadable: dict, resample=resample_frame
+):
     """(objid -> (value, weight, n_frames)) for one band, frame-major; ``resample`` maps
-    one frame onto cutouts (Lanczos-3, or ``reproject_adaptive``)."""
+    one frame onto cutouts (Lanczos-3, or ``reproject_adaptive``). A frame that cannot
+    be read goes into ``unreadable`` (path -> reason) and the others go on."""
     contributions: dict[int, list] = defaultdict(list)
     for path, group in frames.groupby("path", sort=True):
-        frame = read_frame(path)
+        try:
+            frame = read_frame(path)
+        except FrameError as exc:
+            unreadable[path] = str(exc)
+            continue
         ids = group["objid"].to_numpy()
         pos = positions.loc[ids]
         values, weights = resample(
@@ -64,11 +72,19 @@ def _frame_major_band(frames: pd.DataFrame, positions: pd.DataFrame, method: str
     return out
 
 
-def _swarp_band(frames: pd.DataFrame, positions: pd.DataFrame, method: str, threads: int, scratch: Path):
+def _swarp_band(
+    frames: pd.DataFrame, positions: pd.DataFrame, method: str, threads: int, scratch: Path, unreadable: dict
+):
     from .swarp import decompress, swarp_cutout
 
-    raw = {p: decompress(p, scratch) for p in sorted(frames["path"].unique())}
+    raw = {}
+    for p in sorted(frames["path"].unique()):
+        try:
+            raw[p] = decompress(p, scratch)
+        except FrameError as exc:
+            unreadable[p] = str(exc)
     headers = {p: fits.getheader(r) for p, r in raw.items()}
+    frames = frames[frames["path"].isin(raw)]
 
     def one(objid):
         paths = list(frames.loc[frames["objid"] == objid, "path"])
@@ -91,7 +107,9 @@ def resample_partition(
     """Per-galaxy table (objid, frames per band, flags), cubes and weights (N, 5, 64, 64)
     in the table's order, and the (galaxy, band) pairs without data with the reason."""
     positions = galaxies.set_index("objid")[["ra", "dec"]]
-    failed = manifest.loc[manifest["status"] == "failed", ["path", "reason"]]
+    failed = manifest.loc[manifest["status"] == "failed", ["path", "reason"]].assign(
+        reason=lambda d: "failed to fetch: " + d["reason"].astype(str)
+    )
     usable = index[~index["path"].isin(failed["path"])]
     objids = galaxies["objid"].to_numpy()
     row_of = {int(o): k for k, o in enumerate(objids)}
@@ -103,14 +121,33 @@ def resample_partition(
     with tempfile.TemporaryDirectory(prefix="swarp-frames-") as scratch:
         for b, band in enumerate(tqdm(BANDS, desc="bands", mininterval=5)):
             frames = usable[usable["band"] == band]
+            unreadable: dict[str, str] = {}
             if params.backend == "swarp":
-                result = _swarp_band(frames, positions, params.combine, params.threads, Path(scratch))
+                result = _swarp_band(
+                    frames, positions, params.combine, params.threads, Path(scratch), unreadable
+                )
             elif params.backend == "reproject":
                 from .adaptive import reproject_frame
 
-                result = _frame_major_band(frames, positions, params.combine, reproject_frame)
+                result = _frame_major_band(frames, positions, params.combine, unreadable, reproject_frame)
             else:
-                result = _frame_major_band(frames, positions, params.combine)
+                result = _frame_major_band(frames, positions, params.combine, unreadable)
+            # a frame damaged since it was fetched counts as a failed fetch: recorded
+            # with its reason, its galaxies flagged, the partition goes on
+            for path, reason in unreadable.items():
+                log.error("frame %s unreadable: %s", path, reason)
+            failed = pd.concat(
+                [
+                    failed,
+                    pd.DataFrame(
+                        {
+                            "path": list(unreadable),
+                            "reason": [f"unreadable: {r}" for r in unreadable.values()],
+                        }
+                    ),
+                ],
+                ignore_index=True,
+            )
             for objid, (v, w, n) in result.items():
                 k = row_of[objid]
                 cubes[k, b], weights[k, b], n_frames[k, b] = v, w, n
@@ -121,7 +158,7 @@ def resample_partition(
                 if n_frames[k, b] == 0:
                     flags[k] |= 1 << b
                     if (band_failed["objid"] == objid).any():
-                        reason = "frames failed to fetch: " + "; ".join(
+                        reason = "frames failed: " + "; ".join(
                             failed.loc[
                                 failed["path"].isin(band_failed.loc[band_failed["objid"] == objid, "path"]),
                                 "reason",
