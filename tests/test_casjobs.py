@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -122,3 +123,108 @@ def test_http_error_on_submission_is_reported():
                 TEMPLATE,
                 env={"SCISERVER_TOKEN": "x"},
             )
+
+
+class LoopbackCasJobs:
+    """CasJobs REST and the SciServer login over real HTTP on 127.0.0.1, with
+    :class:`FakeCasJobs` behind them; the login hands out ``token`` for ``password``."""
+
+    def __init__(self, server: FakeCasJobs, user: str, password: str, token: str):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from types import SimpleNamespace
+
+        routes = {
+            ("PUT", "/contexts/DR12/jobs"): server.submit,
+            ("GET", "/jobs/4242"): server.status,
+            ("POST", "/contexts/MyDB/query"): server.query,
+        }
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _answer(self, method: str):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if method == "POST" and self.path == "/login":
+                    ident = json.loads(body)["auth"]["identity"]["password"]["user"]
+                    ok = ident == {"name": user, "password": password}
+                    self.send_response(200 if ok else 401)
+                    if ok:
+                        self.send_header("X-Subject-Token", token)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                handler = routes.get((method, self.path))
+                if handler is None or self.headers.get("X-Auth-Token") != token:
+                    status, text = (404 if handler is None else 401), "no"
+                else:
+                    status, _, text = handler(SimpleNamespace(headers=dict(self.headers), body=body))
+                data = text.encode()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):  # noqa: N802 - http.server's naming
+                self._answer("GET")
+
+            def do_PUT(self):  # noqa: N802
+                self._answer("PUT")
+
+            def do_POST(self):  # noqa: N802
+                self._answer("POST")
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.parametrize("how", ["login", "token"])
+def test_credentials_reach_no_log_table_or_metadata(tmp_path, how):
+    """The catalog stage run for real (its command, HTTP on loopback, DEBUG logging):
+    neither the password nor the token appears in the log, the terminal, the catalog,
+    the rejected rows or their Parquet metadata (which the report's provenance reads)."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    password, token = "pa55-w0rd-never-logged", "tok-e3b0c442-never-logged"
+    env = {**os.environ, "SCISERVER_USER": "astronomer", "SCISERVER_PASSWORD": password}
+    if how == "token":
+        env = {**os.environ, "SCISERVER_TOKEN": token}
+    with LoopbackCasJobs(FakeCasJobs(), "astronomer", password, token) as server:
+        cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+        cfg["catalog"]["backend"] = "casjobs"
+        cfg["catalog"]["casjobs"].update(
+            rest_url=server.url, auth_url=f"{server.url}/login", poll_s=0.01, page_rows=7
+        )
+        (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "photoz"), "query_catalog", "--configfile", "c.yaml"]
+            + ["--catalog", "catalog.parquet", "--rejected", "rejected.parquet"]
+            + ["--log", "query.log", "--log-level", "DEBUG"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(pd.read_parquet(tmp_path / "catalog.parquet")) > 0
+    written = sorted(p for p in tmp_path.iterdir() if p.is_file() and p.name != "c.yaml")
+    assert {p.name for p in written} >= {"catalog.parquet", "rejected.parquet", "query.log"}
+    for secret in (password, token):
+        assert secret not in done.stdout + done.stderr
+        for path in written:
+            assert secret.encode() not in path.read_bytes(), f"{secret} leaked into {path.name}"
