@@ -1,5 +1,6 @@
-"""Cluster use: the pipeline through a real SLURM (Debian slurm-wlm, started here) and
-recovery from a run killed mid-stage; both must reproduce an uninterrupted local run."""
+"""Cluster use: the pipeline through a real SLURM (Debian slurm-wlm, started here), and
+recovery from runs killed mid-stage (training, frame fetching, resampling, dataset) and
+from a damaged frame cache; each must reproduce an uninterrupted local run."""
 
 from __future__ import annotations
 
@@ -159,3 +160,82 @@ def test_killed_run_resumes_and_equals_uninterrupted_run(reference_run, tmp_path
     # the history survives Snakemake deleting the interrupted job's outputs
     assert list(pd.read_csv(member / "history.csv")["step"]) == [20, 40]
     assert_same_outputs(workdir, reference_run)
+
+
+def _run_until_killed(workdir: Path, cfg: Path, started: str, finished: str) -> None:
+    """Run to the dataset; SIGKILL Snakemake and its jobs once ``started`` (a job's log)
+    appears, before ``finished`` (that job's output) does."""
+    proc = subprocess.Popen(
+        [*snakemake_command(workdir), "--cores", "2", "--configfile", str(cfg), "--until", "build_dataset"],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.time() + 600
+    while time.time() < deadline and proc.poll() is None and not (workdir / started).exists():
+        time.sleep(0.1)
+    time.sleep(0.3)  # into the job
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert (workdir / started).exists(), f"the run ended before {started}"
+    assert not (workdir / finished).exists(), f"{finished} was complete before the kill"
+    unlocked = snakemake(workdir, "--unlock", "--configfile", str(cfg))
+    assert unlocked.returncode == 0, unlocked.stderr[-2000:]
+
+
+def _assert_same_dataset(run: Path, reference: Path) -> None:
+    """Catalog, cubes and dataset shards byte-identical (the manifest's SHA-256 per shard)."""
+    for rel in ("results/catalog/catalog.parquet", "results/dataset/catalog.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(run / rel), pd.read_parquet(reference / rel), obj=rel)
+    cubes = sorted(p.name for p in (reference / "results/cubes").glob("*.parquet"))
+    assert cubes == sorted(p.name for p in (run / "results/cubes").glob("*.parquet"))
+    for name in cubes:
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(run / "results/cubes" / name), pd.read_parquet(reference / "results/cubes" / name)
+        )
+    manifest = "results/dataset/manifest.tsv"
+    pd.testing.assert_frame_equal(
+        pd.read_csv(run / manifest, sep="\t"), pd.read_csv(reference / manifest, sep="\t")
+    )
+    assert not list(run.rglob("*.tmp")) and not list(run.rglob("*.part")), "a temporary file survived"
+
+
+def test_runs_killed_in_fetch_resample_and_dataset_resume_and_heal_a_damaged_cache(reference_run, tmp_path):
+    """SIGKILL during frame rendering, then during resampling, then while the shards are
+    written, each followed by a rerun: the dataset equals an uninterrupted run's byte for
+    byte. Then a truncated and a bit-flipped frame in the cache: refetching finds both,
+    renders them again and the dataset is again identical."""
+    workdir = tmp_path / "killed"
+    cfg = write_config(workdir)
+    _run_until_killed(
+        workdir, cfg, "logs/fetch_frames/part0000.log", "results/frames/manifest/part0000.parquet"
+    )
+    _run_until_killed(workdir, cfg, "logs/resample_cubes/part0000.log", "results/cubes/part0000.parquet")
+    _run_until_killed(workdir, cfg, "logs/build_dataset/build_dataset.log", "results/dataset/manifest.tsv")
+    resumed = snakemake(workdir, "--cores", "2", "--configfile", str(cfg), "--until", "build_dataset")
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    _assert_same_dataset(workdir, reference_run)
+
+    frames = sorted((workdir / "resources/frames").glob("synthetic-*/dr12/**/*.fits.gz"))
+    truncated, flipped = frames[0], frames[len(frames) // 2]
+    truncated.write_bytes(truncated.read_bytes()[:1000])
+    data = bytearray(flipped.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    flipped.write_bytes(bytes(data))
+    healed = snakemake(
+        workdir,
+        "--cores",
+        "2",
+        "--configfile",
+        str(cfg),
+        "--until",
+        "build_dataset",
+        "--forcerun",
+        "fetch_frames",
+    )
+    assert healed.returncode == 0, healed.stdout[-3000:] + healed.stderr[-3000:]
+    manifests = pd.concat(pd.read_parquet(p) for p in (workdir / "results/frames/manifest").glob("*.parquet"))
+    replaced = manifests[manifests["reason"].str.startswith("replaced a damaged cached copy")]
+    assert {Path(p).name for p in replaced["relpath"]} == {truncated.name, flipped.name}
+    _assert_same_dataset(workdir, reference_run)
