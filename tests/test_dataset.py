@@ -226,6 +226,18 @@ def test_mismatched_catalog_and_cubes_are_named(tmp_path):
         _build(tmp_path, _dataset_config(), catalog, cubes[:1])
 
 
+def test_too_few_galaxies_for_the_folds_is_one_clear_error(tmp_path):
+    """A one-row catalog (or any with fewer usable galaxies than folds) stops the dataset
+    stage naming the catalog and dataset.n_folds, and writes nothing."""
+    catalog, cubes = write_random_partitions(tmp_path / "in", 1, 1, seed=4)
+    with pytest.raises(DatasetInputError, match=r"1 usable galaxies cannot fill 5 cross-validation folds"):
+        _build(tmp_path, _dataset_config(), catalog, cubes)
+    assert not (tmp_path / "dataset" / "manifest.tsv").exists()
+    catalog, cubes = write_random_partitions(tmp_path / "in5", 1, 5, seed=4)
+    out, _ = _build(tmp_path, _dataset_config(), catalog, cubes)  # one galaxy per fold is enough
+    assert (out / "manifest.tsv").exists()
+
+
 # --- readers ----------------------------------------------------------------------------
 
 

@@ -98,6 +98,12 @@ def build_dataset(
     )
     catalog["exclude_reason"] = _exclusion_reasons(catalog)
     catalog["in_dataset"] = catalog["exclude_reason"] == ""
+    empty = [k for k in range(n_folds) if not (catalog["in_dataset"] & (catalog["fold"] == k)).any()]
+    if empty:
+        raise DatasetInputError(
+            f"{catalog_path}: {int(catalog['in_dataset'].sum())} usable galaxies cannot fill "
+            f"{n_folds} cross-validation folds (dataset.n_folds): fold(s) {empty} would be empty"
+        )
     for name in ("tfrecord", "parquet"):
         catalog[name] = ""
     catalog["record"] = -1
