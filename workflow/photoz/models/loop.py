@@ -42,8 +42,11 @@ class ResumableTraining:
         self.manager = tf.train.CheckpointManager(self.checkpoint, self.out / "checkpoints", max_to_keep=2)
         if self.manager.latest_checkpoint:
             self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
-            log.info("resumed from %s at step %d", self.manager.latest_checkpoint, int(self.step_var))
-        self.start = int(self.step_var)
+        # read_value: under MirroredStrategy the step is a MirroredVariable, which int()
+        # refuses (the bug that stopped multi-GPU training)
+        self.start = int(self.step_var.read_value())
+        if self.manager.latest_checkpoint:
+            log.info("resumed from %s at step %d", self.manager.latest_checkpoint, self.start)
         self.history = read_history(self.out / "checkpoints" / "history.csv", self.start)
 
     @property

@@ -14,6 +14,7 @@ import os
 import shutil
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -89,14 +90,25 @@ def member_seed(seed: int, fold: int, member: int) -> int:
     return int(np.random.SeedSequence([seed, fold, member]).generate_state(1)[0] % (2**31))
 
 
-def configure_tensorflow(threads: int, deterministic: bool) -> tuple:
-    """Threads (0: TensorFlow's choice), determinism (CPU), mixed float16 and strategy
-    (GPU); returns (strategy, n_gpus, precision policy name).
+@dataclass(frozen=True)
+class Execution:
+    """How a member trains: the distribution strategy over ``replicas`` devices, the
+    Keras precision policy, and whether the train step is XLA-compiled."""
+
+    strategy: Any
+    replicas: int
+    policy: str  # float32 | mixed_float16
+    jit: bool
+
+
+def configure_tensorflow(threads: int, deterministic: bool) -> Execution:
+    """Threads (0: TensorFlow's choice), determinism (CPU) and, from the GPUs found,
+    the :class:`Execution`: float32 on one CPU device; mixed float16 with XLA on GPUs,
+    ``MirroredStrategy`` over them when there are several.
 
     Mixed bfloat16 on CPUs with AMX was measured and not used: p19_tiny trains no faster
     with it (620 vs 632 images/s, 1 thread, batch 64), p19_cpu 19% faster.
     """
-    import keras
     import tensorflow as tf
 
     if threads:
@@ -106,16 +118,26 @@ def configure_tensorflow(threads: int, deterministic: bool) -> tuple:
         except RuntimeError:  # TensorFlow already running in this process (library use)
             log.warning("TensorFlow is initialised already; keeping its thread settings")
     gpus = tf.config.list_physical_devices("GPU")
-    policy = "float32"
     if gpus:
         for gpu in gpus:
             tf.config.experimental.set_memory_growth(gpu, True)
-        policy = "mixed_float16"
     elif deterministic:
         tf.config.experimental.enable_op_determinism()
+    devices = [f"/gpu:{k}" for k in range(len(gpus))]
+    return execution_on(devices, mixed=bool(gpus), jit=bool(gpus))
+
+
+def execution_on(devices: list[str], mixed: bool, jit: bool) -> Execution:
+    """The :class:`Execution` over ``devices`` (``MirroredStrategy`` when more than one,
+    else the default strategy), setting the global precision policy. Also how the tests
+    exercise the GPU code path on CPU devices."""
+    import keras
+    import tensorflow as tf
+
+    policy = "mixed_float16" if mixed else "float32"
     keras.mixed_precision.set_global_policy(policy)
-    strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
-    return strategy, len(gpus), policy
+    strategy = tf.distribute.MirroredStrategy(devices) if len(devices) > 1 else tf.distribute.get_strategy()
+    return Execution(strategy, max(1, len(devices)), policy, jit)
 
 
 def member_params(member_dir: str | Path) -> TrainParams:

@@ -26,6 +26,7 @@ import pandas as pd
 from .loop import ResumableTraining
 from .member import (
     HISTORY_COLUMNS,
+    Execution,
     TrainParams,
     configure_tensorflow,
     initialise_from,
@@ -77,10 +78,12 @@ def train_member(
     member: int,
     out_dir: str,
     init_from: str | None = None,
+    execution: Execution | None = None,
 ) -> pd.DataFrame:
     """Train (or resume) one member; write ``weights.weights.h5`` and ``history.csv``.
     ``init_from``: a trained member whose same-named layers start this one (a fresh
-    start only; a resumed run continues from its checkpoint)."""
+    start only; a resumed run continues from its checkpoint). ``execution``: devices,
+    precision and XLA (default: :func:`configure_tensorflow`'s choice from the GPUs)."""
     import keras
     import tensorflow as tf
 
@@ -98,7 +101,9 @@ def train_member(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     seed = member_seed(params.seed, fold, member)
-    strategy, n_gpus, policy = configure_tensorflow(params.threads, deterministic=True)
+    if execution is None:
+        execution = configure_tensorflow(params.threads, deterministic=True)
+    strategy, policy = execution.strategy, execution.policy
     # Sizes only: hashing every shard in each of the 30 jobs would read the whole dataset
     # 30 times at survey scale; TFRecord CRCs catch corrupted records as they are read.
     manifest = verify_manifest(manifest_path, checksums=False)
@@ -145,7 +150,7 @@ def train_member(
         optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return loss
 
-    @tf.function(jit_compile=bool(n_gpus))
+    @tf.function(jit_compile=execution.jit)
     def train_step(batch):
         losses = strategy.run(replica_step, args=(batch,))
         return strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
@@ -169,7 +174,7 @@ def train_member(
                 examples=examples,
                 crop=crop,
             )
-            yield from strategy.experimental_distribute_dataset(ds) if n_gpus > 1 else ds
+            yield from strategy.experimental_distribute_dataset(ds) if execution.replicas > 1 else ds
             epoch, first = epoch + 1, 0
 
     val_data = validation_dataset(manifest, fold, 256, params.pixel_transform, crop)
