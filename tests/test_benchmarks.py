@@ -1,0 +1,35 @@
+"""The GPU benchmark and the GPU check script run (at tiny sizes) wherever the tests do;
+on a machine without a GPU they take the GPU code path on the CPU and say so."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def _run(*args: str) -> str:
+    done = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    return done.stdout
+
+
+def test_training_benchmark_on_the_gpu_path_reports_every_rate():
+    out = _run("benchmarks/bench_training.py", "--device", "gpu", "--networks", "p19_tiny", "--tiny")
+    assert re.search(r"device: .*mixed_float16, XLA True", out), out
+    rates = re.search(
+        r"p19_tiny .*compute +(\d+) images/s .*input pipeline +(\d+), "
+        r"end to end +(\d+) \((input|compute)-bound\); inference +(\d+)",
+        out,
+    )
+    assert rates and all(int(rates.group(k)) > 0 for k in (1, 2, 3, 5)), out
+    assert re.search(r"peak RSS \d+ MB", out)
+
+
+def test_gpu_check_script_runs_end_to_end():
+    out = _run("benchmarks/gpu_check.py", "--tiny")
+    assert "GPUs seen by TensorFlow:" in out
+    assert re.search(r"train_member: 8 steps of p19_tiny .*: ok", out), out
+    assert re.search(r"bench p19_tiny batch 16: compute \d+ images/s", out), out
