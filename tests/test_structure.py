@@ -160,7 +160,7 @@ def test_every_rule_has_a_stage_and_a_script():
     for path in (REPO / "workflow" / "rules").glob("*.smk"):
         text = path.read_text()
         scripts |= set(re.findall(r'get_script\("(\w+)\.py"\)', text))
-        for line in text.splitlines():
+        for line in map(str.lstrip, text.splitlines()):  # rules under an `if` are indented
             if line.startswith(("rule ", "checkpoint ")) and not line.startswith("rule all"):
                 rules.add(line.split()[1].rstrip(":"))
     # every stage is a rule of its name; the target sample's copies of stages 2-5 run

@@ -153,6 +153,52 @@ def _train_cmd(
     ]
 
 
+def _members_cmd(dataset_dir: Path, config_file: Path, out_dirs: list[Path], fold: int = 1) -> list[str]:
+    """The train script training members 0, 1, ... of ``fold`` in one process."""
+    cmd = _train_cmd(dataset_dir, config_file, out_dirs[0], fold)
+    cut = cmd.index("--member")
+    return [*cmd[:cut], "--member", *map(str, range(len(out_dirs))), "--out-dir", *map(str, out_dirs)]
+
+
+@pytest.mark.slow
+def test_members_of_a_fold_in_one_job_equal_their_own_jobs_and_resume(dataset, tmp_path):
+    """Members 0 and 1 trained in one process (shared model, optimizer and trace, reset
+    per member) end with exactly the weights of members trained each in its own process;
+    killed while member 1 trains, the rerun restores member 0 from its kept final
+    checkpoint instead of training it again, resumes member 1, and ends identical."""
+    dataset_dir, config_file = dataset
+    alone = [tmp_path / "alone0", tmp_path / "alone1"]
+    for member, out in enumerate(alone):
+        done = subprocess.run(
+            _train_cmd(dataset_dir, config_file, out, member=member), capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+    together = [tmp_path / "together0", tmp_path / "together1"]
+    proc = subprocess.Popen(
+        _members_cmd(dataset_dir, config_file, together), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    index = together[1] / "checkpoints" / "checkpoint"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if index.exists() and "ckpt-1" in index.read_text():  # member 1 at step 10 or later
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the job ended before it could be interrupted"
+    assert (together[0] / "weights.weights.h5").exists() and (together[0] / "checkpoints").is_dir()
+    (together[0] / "weights.weights.h5").unlink()  # Snakemake removes an incomplete job's outputs
+    resumed = subprocess.run(_members_cmd(dataset_dir, config_file, together), capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    restarts = [line for line in resumed.stderr.splitlines() if "resumed from" in line]
+    assert len(restarts) == 2 and "at step 60" in restarts[0], restarts
+    assert not any((out / "checkpoints").exists() for out in together)  # dropped once all are saved
+    for one, other in zip(alone, together, strict=True):
+        assert list(pd.read_csv(other / "history.csv")["step"]) == [20, 40, 60]
+        for a, b in zip(_weights(one), _weights(other), strict=True):
+            assert np.array_equal(a, b)
+
+
 def _weights(member_dir: Path) -> list[np.ndarray]:
     model = build_network(TRAIN["network"])
     model.load_weights(str(member_dir / "weights.weights.h5"))
@@ -416,10 +462,10 @@ def test_lin2022_preset_plans_every_step_per_fold_and_member(tmp_path):
         for line in result.stdout.splitlines()
         if len(line.split()) == 2 and line.split()[1].isdigit()
     }
-    # baseline + step 1: 2 x 30 networks; steps 2, 3, 3a, 3b, 3 unbalanced: 5 x 30 head
-    # trainings; 7 methods x 5 folds predicted and ensembled; step 4 calibrates step 3,
-    # baseline_calibrated the baseline
-    assert (counts["train"], counts["train_heads"], counts["predict"]) == (60, 150, 35)
+    # baseline + step 1: 2 x 5 jobs of 6 networks (training.one_job_per_fold); steps 2, 3,
+    # 3a, 3b, 3 unbalanced: 5 x 30 head trainings; 7 methods x 5 folds predicted and
+    # ensembled; step 4 calibrates step 3, baseline_calibrated the baseline
+    assert (counts["train"], counts["train_heads"], counts["predict"]) == (10, 150, 35)
     assert (counts["ensemble"], counts["calibrate"]) == (7, 2)
     heads = [b for b in result.stdout.split("\n\n") if "rule train_heads:" in b]
     step3 = [b for b in heads if "results/models/step3/fold2/member5/" in b]
@@ -434,7 +480,12 @@ def test_lin2022_preset_plans_every_step_per_fold_and_member(tmp_path):
     blocks = result.stdout.split("\n\n")
     step1 = [b for b in blocks if "rule train:" in b and "models/step1/fold2/member5/" in b]
     assert "results/models/baseline/fold2/member5/weights" in step1[0].split("input:")[1].split("\n")[0]
-    assert "--init-from results/models/baseline/fold2/member5 " in step1[0]
+    # one job for the fold's six members: member m starts from baseline member m
+    command = step1[0].split("--init-from ")[1]
+    before, after = command.split(" --out-dir ")
+    starts, outs = before.split(), after.split(" --log")[0].split()
+    assert starts == [f"results/models/baseline/fold2/member{m}" for m in range(6)]
+    assert outs == [f"results/models/step1/fold2/member{m}" for m in range(6)]
 
 
 def test_lin2022_preset_layers_on_the_paper_preset(tmp_path):

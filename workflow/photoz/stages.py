@@ -110,10 +110,15 @@ def _knn_photometry(args, config):
 
 def _train(args, config):
     from .models.member import method_train_params
-    from .models.train import train_member
+    from .models.train import train_members
 
+    if len(args.out_dir) != len(args.member) or args.init_from and len(args.init_from) != len(args.member):
+        raise UsageError(
+            f"train: {len(args.member)} --member, {len(args.out_dir)} --out-dir and "
+            f"{len(args.init_from or [])} --init-from values: give one --out-dir (and --init-from) per member"
+        )
     params = method_train_params(config, args.method)
-    train_member(params, args.manifest, args.fold, args.member, args.out_dir, args.init_from)
+    train_members(params, args.manifest, args.fold, args.member, args.out_dir, args.init_from)
 
 
 def _train_heads(args, config):
@@ -362,19 +367,20 @@ STAGES: dict[str, Stage] = {
         _knn_photometry,
     ),
     "train": Stage(
-        "Stage 7: train one ensemble member (fold k, member m) of a network method: the P19\n"
-        "classifier (baseline) or L22 step 1 (the same network, multi-channel output).\n"
-        "Resumes from the latest checkpoint in OUT_DIR/checkpoints when one exists.\n\n"
+        "Stage 7: train ensemble members (fold k, members m...) of a network method: the P19\n"
+        "classifier (baseline) or L22 step 1 (the same network, multi-channel output); several\n"
+        "members one after the other in one process (one start-up, one trace).\n"
+        "Each resumes from the latest checkpoint in its OUT_DIR/checkpoints when one exists.\n\n"
         "Example: photoz train --configfile config.yaml \\\n"
-        "    --method baseline --manifest results/dataset/manifest.tsv --fold 0 --member 0 \\\n"
-        "    --out-dir results/models/baseline/fold0/member0",
+        "    --method baseline --manifest results/dataset/manifest.tsv --fold 0 --member 0 1 \\\n"
+        "    --out-dir results/models/baseline/fold0/member0 results/models/baseline/fold0/member1",
         [
             _opt("--method", default="baseline", help="baseline | step1"),
             _opt("--manifest", required=True, help="dataset manifest (TSV)"),
             _opt("--fold", type=int, required=True, help="test fold of this model"),
-            _opt("--member", type=int, required=True, help="ensemble member (seed index)"),
-            _opt("--out-dir", required=True, help="model directory (weights, history, checkpoints)"),
-            _opt("--init-from", help="trained member directory whose matching layers start this member"),
+            _opt("--member", type=int, nargs="+", required=True, help="ensemble members (seed indices)"),
+            _opt("--out-dir", nargs="+", required=True, help="model directory of each member"),
+            _opt("--init-from", nargs="*", help="per member, a trained member whose layers start it"),
         ],
         _train,
     ),

@@ -36,11 +36,17 @@ def get_script(name):
     return os.path.join(workflow.basedir, "workflow", "scripts", name)
 
 
+#: Keys that shape the workflow but no job reads: never in a job's params.
+WORKFLOW_ONLY_KEYS = ("training.one_job_per_fold",)
+
+
 def get_params_json(*sections, omit=()):
-    """The named config sections as JSON, without the ``omit`` keys ("section.key"): a
-    job reruns only when what it reads changes."""
+    """The named config sections as JSON, without the ``omit`` keys ("section.key") and
+    :data:`WORKFLOW_ONLY_KEYS`: a job reruns only when what it reads changes."""
     params = {s: config[s] for s in sections}
-    for name in omit:
+    for name in (*omit, *WORKFLOW_ONLY_KEYS):
+        if name.split(".")[0] not in params:
+            continue
         section, key = name.split(".")
         params[section] = {k: v for k, v in params[section].items() if k != key}
     return json.dumps(params, sort_keys=True)
@@ -245,13 +251,25 @@ def get_photoz_files():
 
 
 def get_train_init(wildcards):
-    """The trained member a network member starts from: the baseline member of the same
-    fold and index for step 1 when ``lin2022.step1_init`` is baseline; none otherwise."""
+    """The trained members a train job's members start from: for step 1 when
+    ``lin2022.step1_init`` is baseline, the baseline member of the same fold and index
+    (of each member of the fold when one job trains them all); none otherwise."""
     if wildcards.method == "step1" and config["lin2022"]["step1_init"] == "baseline":
+        members = [wildcards.member] if "member" in wildcards.keys() else MEMBERS
         return {
-            "init": f"results/models/baseline/fold{wildcards.fold}/member{wildcards.member}/weights.weights.h5"
+            "init": [
+                f"results/models/baseline/fold{wildcards.fold}/member{m}/weights.weights.h5"
+                for m in members
+            ]
         }
     return {}
+
+
+def get_train_init_option(wildcards, input):
+    """``--init-from`` with the starting member directories, or nothing."""
+    if "init" not in input.keys():
+        return ""
+    return "--init-from " + " ".join(os.path.dirname(p) for p in input.init)
 
 
 def get_heads_inputs(wildcards):

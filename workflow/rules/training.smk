@@ -4,40 +4,88 @@
 # calibration of step 3's photo-z.
 
 
-rule train:
-    input:
-        unpack(get_train_init),
-        manifest="results/dataset/manifest.tsv",
-        shards="results/dataset/shards",
-    output:
-        weights="results/models/{method}/fold{fold}/member{member}/weights.weights.h5",
-        history="results/models/{method}/fold{fold}/member{member}/history.csv",
-        params="results/models/{method}/fold{fold}/member{member}/params.json",
-    log:
-        "logs/train/{method}/fold{fold}/member{member}.log",
-    benchmark:
-        "logs/benchmarks/train/{method}/fold{fold}/member{member}.tsv"
-    wildcard_constraints:
-        method=NETWORK_METHODS,
-    conda:
-        "../../envs/training.yaml"
-    threads: config["training"]["threads"]
-    resources:
-        mem_mb=config["training"]["mem_mb"],
-        runtime=config["training"]["runtime"],
-        gpu=config["training"]["gpus"],
-    params:
-        python=PYTHON,
-        script=get_script("train.py"),
-        config_json=get_train_params_json,
-        out_dir=subpath(output.weights, parent=True),
-        init_from=lambda wildcards, input: (
-            f"--init-from {os.path.dirname(input.init)}" if "init" in input.keys() else ""
-        ),
-    shell:
-        "{params.python} {params.script} --params-json {params.config_json:q}"
-        " --method {wildcards.method} --manifest {input.manifest} --fold {wildcards.fold}"
-        " --member {wildcards.member} {params.init_from} --out-dir {params.out_dir} --log {log} >> {log} 2>&1"
+if config["training"]["one_job_per_fold"]:
+
+    # Every member of a fold in one job: one start-up and one trace for n_members members.
+    rule train:
+        input:
+            unpack(get_train_init),
+            manifest="results/dataset/manifest.tsv",
+            shards="results/dataset/shards",
+        output:
+            weights=expand(
+                "results/models/{{method}}/fold{{fold}}/member{member}/weights.weights.h5",
+                member=MEMBERS,
+            ),
+            history=expand(
+                "results/models/{{method}}/fold{{fold}}/member{member}/history.csv",
+                member=MEMBERS,
+            ),
+            params=expand(
+                "results/models/{{method}}/fold{{fold}}/member{member}/params.json",
+                member=MEMBERS,
+            ),
+        log:
+            "logs/train/{method}/fold{fold}.log",
+        benchmark:
+            "logs/benchmarks/train/{method}/fold{fold}.tsv"
+        wildcard_constraints:
+            method=NETWORK_METHODS,
+        conda:
+            "../../envs/training.yaml"
+        threads: config["training"]["threads"]
+        resources:
+            mem_mb=config["training"]["mem_mb"],
+            runtime=config["training"]["runtime"] * len(MEMBERS),
+            gpu=config["training"]["gpus"],
+        params:
+            python=PYTHON,
+            script=get_script("train.py"),
+            config_json=get_train_params_json,
+            members=" ".join(map(str, MEMBERS)),
+            out_dirs=lambda wildcards, output: " ".join(os.path.dirname(p) for p in output.weights),
+            init_from=get_train_init_option,
+        shell:
+            "{params.python} {params.script} --params-json {params.config_json:q}"
+            " --method {wildcards.method} --manifest {input.manifest} --fold {wildcards.fold}"
+            " --member {params.members} {params.init_from} --out-dir {params.out_dirs}"
+            " --log {log} >> {log} 2>&1"
+
+else:
+
+    rule train:
+        input:
+            unpack(get_train_init),
+            manifest="results/dataset/manifest.tsv",
+            shards="results/dataset/shards",
+        output:
+            weights="results/models/{method}/fold{fold}/member{member}/weights.weights.h5",
+            history="results/models/{method}/fold{fold}/member{member}/history.csv",
+            params="results/models/{method}/fold{fold}/member{member}/params.json",
+        log:
+            "logs/train/{method}/fold{fold}/member{member}.log",
+        benchmark:
+            "logs/benchmarks/train/{method}/fold{fold}/member{member}.tsv"
+        wildcard_constraints:
+            method=NETWORK_METHODS,
+        conda:
+            "../../envs/training.yaml"
+        threads: config["training"]["threads"]
+        resources:
+            mem_mb=config["training"]["mem_mb"],
+            runtime=config["training"]["runtime"],
+            gpu=config["training"]["gpus"],
+        params:
+            python=PYTHON,
+            script=get_script("train.py"),
+            config_json=get_train_params_json,
+            out_dir=subpath(output.weights, parent=True),
+            init_from=get_train_init_option,
+        shell:
+            "{params.python} {params.script} --params-json {params.config_json:q}"
+            " --method {wildcards.method} --manifest {input.manifest} --fold {wildcards.fold}"
+            " --member {wildcards.member} {params.init_from} --out-dir {params.out_dir}"
+            " --log {log} >> {log} 2>&1"
 
 
 rule train_heads:

@@ -200,17 +200,26 @@ def write_history(rows: list[dict], path: Path) -> None:
         pd.DataFrame(rows, columns=HISTORY_COLUMNS).to_csv(tmp, index=False)
 
 
-def save_member(model, out: Path, history: list[dict], documents: dict[str, dict]) -> None:
+def save_member(
+    model, out: Path, history: list[dict], documents: dict[str, dict], keep_checkpoints: bool = False
+) -> None:
     """A finished member in ``out``: its JSON ``documents`` (file name -> content), the
     weights and the history, each written atomically; then the checkpoints go (the
-    final weights supersede them)."""
+    final weights supersede them) unless ``keep_checkpoints`` (a job training several
+    members drops them once all are saved: :func:`drop_checkpoints`)."""
     for name, document in documents.items():
         write_json(document, out / name)
     with atomic_path(out / "weights.weights.h5") as tmp:
         model.save_weights(str(tmp) + ".weights.h5")  # Keras insists on the suffix
         os.replace(str(tmp) + ".weights.h5", tmp)
     write_history(history, out / "history.csv")
-    shutil.rmtree(out / "checkpoints", ignore_errors=True)
+    if not keep_checkpoints:
+        drop_checkpoints(out)
+
+
+def drop_checkpoints(member_dir: str | Path) -> None:
+    """Remove a saved member's training checkpoints."""
+    shutil.rmtree(Path(member_dir) / "checkpoints", ignore_errors=True)
 
 
 def pdf_range(params: TrainParams) -> dict:

@@ -29,6 +29,7 @@ from .member import (
     Execution,
     TrainParams,
     configure_tensorflow,
+    drop_checkpoints,
     initialise_from,
     member_seed,
     save_member,
@@ -80,10 +81,33 @@ def train_member(
     init_from: str | None = None,
     execution: Execution | None = None,
 ) -> pd.DataFrame:
-    """Train (or resume) one member; write ``weights.weights.h5`` and ``history.csv``.
-    ``init_from``: a trained member whose same-named layers start this one (a fresh
-    start only; a resumed run continues from its checkpoint). ``execution``: devices,
-    precision and XLA (default: :func:`configure_tensorflow`'s choice from the GPUs)."""
+    """Train (or resume) one member; write ``weights.weights.h5`` and ``history.csv``
+    (:func:`train_members` for one member)."""
+    return train_members(params, manifest_path, fold, [member], [out_dir], [init_from], execution)[0]
+
+
+def train_members(
+    params: TrainParams,
+    manifest_path: str,
+    fold: int,
+    members: list[int],
+    out_dirs: list[str],
+    init_froms: list[str | None] | None = None,
+    execution: Execution | None = None,
+) -> list[pd.DataFrame]:
+    """Train (or resume) ``members`` of fold ``fold`` one after the other in this
+    process, each into its directory of ``out_dirs``: weights, ``history.csv``,
+    ``params.json``. ``init_froms``: per member, a trained member whose same-named layers
+    start it (a fresh start only; a resumed run continues from its checkpoint).
+    ``execution``: devices, precision and XLA (default: :func:`configure_tensorflow`'s
+    choice from the GPUs).
+
+    The members share one model, optimizer and traced train step, reset to each
+    member's own seeded initialisation, and the training examples, read once: a member
+    gets the weights it would get in a process of its own, without paying again for
+    the imports, the data and the tracing. With several members the checkpoints are kept
+    until the last one is saved, so a killed job resumes every member where it stopped
+    (Snakemake deletes the finished members' outputs of an incomplete job)."""
     import keras
     import tensorflow as tf
 
@@ -98,9 +122,12 @@ def train_member(
     from .channels import channel_loss
     from .networks import build_network, input_size, model_inputs
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    seed = member_seed(params.seed, fold, member)
+    init_froms = list(init_froms or [None] * len(members))
+    if not (len(members) == len(out_dirs) == len(init_froms)):
+        raise ValueError(
+            f"fold {fold}: {len(members)} members, {len(out_dirs)} output directories and "
+            f"{len(init_froms)} starting members do not match"
+        )
     if execution is None:
         execution = configure_tensorflow(params.threads, deterministic=True)
     strategy, policy = execution.strategy, execution.policy
@@ -115,7 +142,6 @@ def train_member(
     if steps_per_epoch == 0:
         raise ValueError(f"fold {fold}: {n_train} training examples, fewer than one batch of {global_batch}")
 
-    keras.utils.set_random_seed(seed)
     with strategy.scope():
         model = build_network(params.network, params.n_bins, params.output)
         drop_at = max(1, int(params.lr_drop_fraction * params.steps))
@@ -126,10 +152,7 @@ def train_member(
         if policy == "mixed_float16":
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         optimizer.build(model.trainable_variables)
-    training = ResumableTraining(out, model, optimizer, strategy)
-    if not training.resumed and init_from:
-        initialise_from(model, init_from)
-    start = training.start
+    optimizer_start = [v.numpy() for v in optimizer.variables]  # zero moments, step 0, loss scale
 
     n_bins = params.n_bins
 
@@ -158,52 +181,69 @@ def train_member(
     crop = input_size(params.network)
     in_memory = training_examples_bytes(manifest, fold, crop) <= params.in_memory_mb * 2**20
     examples = load_examples(manifest, others, ["train"], crop) if in_memory else None
-
-    def batches():
-        epoch, first = divmod(start, steps_per_epoch)
-        while True:
-            ds = training_dataset(
-                manifest,
-                fold,
-                global_batch,
-                seed,
-                epoch=epoch,
-                start_batch=first,
-                pixel_transform=params.pixel_transform,
-                shuffle_buffer=params.shuffle_buffer,
-                examples=examples,
-                crop=crop,
-            )
-            yield from strategy.experimental_distribute_dataset(ds) if execution.replicas > 1 else ds
-            epoch, first = epoch + 1, 0
-
     val_data = validation_dataset(manifest, fold, 256, params.pixel_transform, crop)
-    log.info(
-        "fold %d member %d: %s (%s), %d training examples (%s), %d steps of %d (%.1f epochs) from "
-        "step %d, seed %d",
-        fold,
-        member,
-        params.network,
-        policy,
-        n_train,
-        "in memory" if in_memory else "streamed",
-        params.steps,
-        global_batch,
-        params.steps / steps_per_epoch,
-        start,
-        seed,
-    )
-    iterator = batches()
-    history = training.run(
-        lambda step: train_step(next(iterator)),
-        params.steps,
-        params.validate_every,
-        params.checkpoint_every,
-        global_batch,
-        epoch_of=lambda step: step / steps_per_epoch,
-        learning_rate_of=lambda step: float(schedule(step - 1)),
-        validate=lambda: validation_metrics(model, val_data, params),
-    )
-    record = {**asdict(params), "fold": fold, "member": member, "seed": seed}
-    save_member(model, out, history, {"params.json": record})
-    return pd.DataFrame(history, columns=HISTORY_COLUMNS)
+
+    histories = []
+    for member, out_dir, init_from in zip(members, out_dirs, init_froms, strict=True):
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        seed = member_seed(params.seed, fold, member)
+        # the member's own initialisation: a model built after seeding, as in a fresh process
+        keras.utils.set_random_seed(seed)
+        model.set_weights(build_network(params.network, params.n_bins, params.output).get_weights())
+        for variable, value in zip(optimizer.variables, optimizer_start, strict=True):
+            variable.assign(value)
+        training = ResumableTraining(out, model, optimizer, strategy)
+        if not training.resumed and init_from:
+            initialise_from(model, init_from)
+
+        def batches(start=training.start, seed=seed):
+            epoch, first = divmod(start, steps_per_epoch)
+            while True:
+                ds = training_dataset(
+                    manifest,
+                    fold,
+                    global_batch,
+                    seed,
+                    epoch=epoch,
+                    start_batch=first,
+                    pixel_transform=params.pixel_transform,
+                    shuffle_buffer=params.shuffle_buffer,
+                    examples=examples,
+                    crop=crop,
+                )
+                yield from strategy.experimental_distribute_dataset(ds) if execution.replicas > 1 else ds
+                epoch, first = epoch + 1, 0
+
+        log.info(
+            "fold %d member %d: %s (%s), %d training examples (%s), %d steps of %d (%.1f epochs) from "
+            "step %d, seed %d",
+            fold,
+            member,
+            params.network,
+            policy,
+            n_train,
+            "in memory" if in_memory else "streamed",
+            params.steps,
+            global_batch,
+            params.steps / steps_per_epoch,
+            training.start,
+            seed,
+        )
+        iterator = batches()
+        history = training.run(
+            lambda step, iterator=iterator: train_step(next(iterator)),
+            params.steps,
+            params.validate_every,
+            params.checkpoint_every,
+            global_batch,
+            epoch_of=lambda step: step / steps_per_epoch,
+            learning_rate_of=lambda step: float(schedule(step - 1)),
+            validate=lambda: validation_metrics(model, val_data, params),
+        )
+        record = {**asdict(params), "fold": fold, "member": member, "seed": seed}
+        save_member(model, out, history, {"params.json": record}, keep_checkpoints=len(members) > 1)
+        histories.append(pd.DataFrame(history, columns=HISTORY_COLUMNS))
+    for out_dir in out_dirs if len(members) > 1 else []:
+        drop_checkpoints(out_dir)
+    return histories
