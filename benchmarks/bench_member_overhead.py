@@ -1,15 +1,15 @@
 #!/usr/bin/env python
-"""Where one training job's time goes besides the training steps: the fixed cost per
-member that grouping members into one job would save (issue 24).
+"""The fixed cost of a training job besides its steps, per member: one member per job
+against every member of a fold in one job (``training.one_job_per_fold``).
 
-Runs ``photoz train`` itself (a fresh process, as Snakemake does) for 1 step and for
-``--steps`` steps of the default config on a dataset of random cubes, reads the phases
-from the job's log and prints: the imports alone (a separate interpreter), start to the
-first step (imports, TensorFlow set-up, data, model), the first step to the end
-(tracing, validation, saving), the per-step cost, and the fixed cost = time(1 step) -
-1 step's share.
+Runs ``photoz train`` itself (a fresh process, as Snakemake does) on a dataset of
+random cubes with the default config: one member for 1 step and for ``--steps`` steps,
+and ``--members`` members of 1 step in one job. Prints the imports alone (a separate
+interpreter), start to the first step (imports, TensorFlow set-up, data, model), the
+first step to the end (tracing, validation, saving), the per-step cost, and the fixed
+cost per member = (job time - steps x per-step cost) / members, both ways.
 
-    .venv/bin/python benchmarks/bench_member_overhead.py --galaxies 1200 --steps 200
+    .venv/bin/python benchmarks/bench_member_overhead.py --galaxies 1200 --steps 200 --members 6
 """
 
 from __future__ import annotations
@@ -32,26 +32,18 @@ REPO = bench_training.REPO
 STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO (\S+): (.*)$")
 
 
-def run_member(work: Path, manifest: Path, steps: int) -> dict:
-    """Wall time of one ``photoz train`` job and the log timestamps of its phases."""
+def run_job(work: Path, manifest: Path, steps: int, members: int) -> dict:
+    """Wall time of one ``photoz train`` job training ``members`` members for ``steps``
+    steps each, and the log timestamp of its first member's first step."""
     cfg = yaml.safe_load((REPO / "config.yaml").read_text())
     cfg["training"].update(steps=steps, validate_every=steps, checkpoint_every=steps)
-    config = work / f"steps{steps}.yaml"
+    name = f"m{members}s{steps}"
+    config = work / f"{name}.yaml"
     config.write_text(yaml.safe_dump(cfg))
-    out, log = work / f"member{steps}", work / f"member{steps}.log"
+    outs, log = [str(work / name / f"member{m}") for m in range(members)], work / f"{name}.log"
     cmd = [str(Path(sys.executable).parent / "photoz"), "train", "--configfile", str(config)]
-    cmd += [
-        "--manifest",
-        str(manifest),
-        "--fold",
-        "0",
-        "--member",
-        "0",
-        "--out-dir",
-        str(out),
-        "--log",
-        str(log),
-    ]
+    cmd += ["--manifest", str(manifest), "--fold", "0", "--member", *map(str, range(members))]
+    cmd += ["--out-dir", *outs, "--log", str(log)]
     started = time.time()
     done = subprocess.run(cmd, capture_output=True, text=True)
     ended = time.time()
@@ -70,11 +62,11 @@ def run_member(work: Path, manifest: Path, steps: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
     parser.add_argument("--galaxies", type=int, default=1200)
     parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--members", type=int, default=6, help="members of the one-job-per-fold run")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="member-overhead-") as tmp:
         work = Path(tmp)
@@ -83,22 +75,30 @@ def main(argv: list[str] | None = None) -> int:
         imports = "import tensorflow, keras, photoz.models.train, photoz.dataset.reader"
         subprocess.run([sys.executable, "-c", imports], check=True, capture_output=True)
         import_s = time.perf_counter() - t0
-        one = run_member(work, manifest, 1)
-        many = run_member(work, manifest, args.steps)
+        one = run_job(work, manifest, 1, 1)
+        many = run_job(work, manifest, args.steps, 1)
+        group = run_job(work, manifest, 1, args.members)
     per_step = (many["wall"] - one["wall"]) / (args.steps - 1)
     fixed = one["wall"] - per_step
+    fixed_in_group = (group["wall"] - args.members * per_step) / args.members
     print(
-        f"one member job, default config: {one['wall']:.1f} s for 1 step, "
+        f"one member per job, default config: {one['wall']:.1f} s for 1 step, "
         f"{many['wall']:.1f} s for {args.steps}"
     )
     print(f"  of which Python, TensorFlow and photoz imports alone: {import_s:.1f} s")
     print(f"  start to the first step (imports, TensorFlow set-up, data, model): {one['to_training']:.1f} s")
     tail = one["wall"] - one["to_training"]
     print(f"  first step to the end (tracing, 1 step, validation, saving): {tail:.1f} s")
-    print(f"  per step: {1000 * per_step:.1f} ms; fixed cost per member job: {fixed:.1f} s")
+    print(f"  per step: {1000 * per_step:.1f} ms; fixed cost per member: {fixed:.1f} s")
+    print(
+        f"{args.members} members in one job (training.one_job_per_fold): {group['wall']:.1f} s "
+        "for 1 step each; "
+        f"fixed cost per member {fixed_in_group:.1f} s ({fixed / fixed_in_group:.1f}x less)"
+    )
     default_steps = yaml.safe_load((REPO / "config.yaml").read_text())["training"]["steps"]
-    share = fixed / (fixed + default_steps * per_step)
-    print(f"  at the default {default_steps} steps the fixed cost is {share:.0%} of a member's job")
+    for label, cost in (("one per job", fixed), ("in one job", fixed_in_group)):
+        share = cost / (cost + default_steps * per_step)
+        print(f"  at the default {default_steps} steps, fixed cost ({label}): {share:.0%} of a member's time")
     return 0
 
 
