@@ -244,6 +244,7 @@ def train_members(
         record = {**asdict(params), "fold": fold, "member": member, "seed": seed}
         save_member(model, out, history, {"params.json": record}, keep_checkpoints=len(members) > 1)
         histories.append(pd.DataFrame(history, columns=HISTORY_COLUMNS))
-    for out_dir in out_dirs if len(members) > 1 else []:
-        drop_checkpoints(out_dir)
+    if len(members) > 1:  # every member saved: the kept checkpoints go
+        for out_dir in out_dirs:
+            drop_checkpoints(out_dir)
     return histories
