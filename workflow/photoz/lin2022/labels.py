@@ -212,6 +212,28 @@ def shifted_centre(z_index: int, scatter: float, density: np.ndarray) -> float:
     return 2.0 * z_index - float((k * g).sum() / total)
 
 
+def label_centres(
+    z_spec: np.ndarray, rbin: np.ndarray, model: LabelModel, z_max: float, shift: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each training galaxy's label centre on the extended grid, per channel slot:
+    (centres (N, 2) float, NaN where a galaxy has one channel; channels (N, 2) int, -1
+    there). With ``shift`` the :func:`shifted_centre` of its channel's scatter and its r
+    bin's spec-z density, else its z_spec bin."""
+    pad = extension(model.n_bins)
+    zs = redshift_to_bin(z_spec, model.n_bins, z_max=z_max)
+    mapping = channel_map()
+    centres = np.full((len(zs), 2), np.nan)
+    channels = np.full((len(zs), 2), -1, np.int64)
+    for n, (i, j) in enumerate(zip(zs, np.asarray(rbin), strict=True)):
+        density = np.concatenate([np.zeros(pad), model.spec_by_rbin[:, j], np.zeros(pad)])
+        z_index = int(i) + pad
+        for slot, m in enumerate(np.flatnonzero(mapping[j])):
+            scatter = float(model.scatter[m, i])
+            centres[n, slot] = shifted_centre(z_index, scatter, density) if shift else z_index
+            channels[n, slot] = m
+    return centres, channels
+
+
 def label_shift_summary(
     z_spec: np.ndarray,
     z_phot: np.ndarray,
@@ -225,19 +247,9 @@ def label_shift_summary(
     z_phot - z_spec. The shift is meant to cancel the pull of the density on the
     estimates; shifts of about minus the residual are the intended size, larger ones
     over-correct (recorded in labels.json so a run shows which)."""
-    n_bins = model.n_bins
-    pad = extension(n_bins)
-    wbin = z_max / n_bins
-    zs = redshift_to_bin(z_spec, n_bins, z_max=z_max)
-    mapping = channel_map()
-    shifts = np.zeros(len(zs))
-    for n, (i, j) in enumerate(zip(zs, np.asarray(rbin), strict=True)):
-        density = np.concatenate([np.zeros(pad), model.spec_by_rbin[:, j], np.zeros(pad)])
-        centres = [
-            shifted_centre(int(i) + pad, float(model.scatter[m, i]), density)
-            for m in np.flatnonzero(mapping[j])
-        ]
-        shifts[n] = (np.mean(centres) - (int(i) + pad)) * wbin
+    shifted, _ = label_centres(z_spec, rbin, model, z_max)
+    unshifted, _ = label_centres(z_spec, rbin, model, z_max, shift=False)
+    shifts = np.nanmean(shifted - unshifted, axis=1) * (z_max / model.n_bins)
     residual = np.asarray(z_phot, np.float64) - np.asarray(z_spec, np.float64)
     rows = []
     for lo in np.arange(0.0, z_max - 1e-9, width):
@@ -277,23 +289,11 @@ def step3_labels(
     """Labels of the training galaxies on the extended grid: (labels (N, 2, n_ext)
     float32, channels (N, 2) int, -1 where a galaxy has only one channel). Variants:
     step 3 (shift and soft), 3a (shift, hard), 3b (soft, no shift)."""
-    n_bins = model.n_bins
-    pad = extension(n_bins)
-    n_ext = n_bins + 2 * pad
-    zs = redshift_to_bin(z_spec, n_bins, z_max=z_max)
-    rbin = np.asarray(rbin)
-    mapping = channel_map()
-    labels = np.zeros((len(zs), 2, n_ext), np.float32)
-    channels = np.full((len(zs), 2), -1, np.int64)
-    for n, (i, j) in enumerate(zip(zs, rbin, strict=True)):
-        density = np.concatenate([np.zeros(pad), model.spec_by_rbin[:, j], np.zeros(pad)])
-        z_index = int(i) + pad
-        for slot, m in enumerate(np.flatnonzero(mapping[j])):
-            centre = float(z_index)
-            if shift:
-                centre = shifted_centre(z_index, float(model.scatter[m, i]), density)
-            labels[n, slot] = label_row(centre, float(model.sigma[m]), n_ext, soft)
-            channels[n, slot] = m
+    n_ext = model.n_bins + 2 * extension(model.n_bins)
+    centres, channels = label_centres(z_spec, rbin, model, z_max, shift)
+    labels = np.zeros((len(centres), 2, n_ext), np.float32)
+    for n, slot in zip(*np.nonzero(channels >= 0), strict=True):
+        labels[n, slot] = label_row(centres[n, slot], float(model.sigma[channels[n, slot]]), n_ext, soft)
     return labels, channels
 
 
