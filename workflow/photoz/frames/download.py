@@ -25,7 +25,7 @@ from requests.adapters import HTTPAdapter
 
 from ..config import FromConfig
 from ..retry import TransientError, retry_after_s, with_retries
-from .integrity import cached_frame_damage, discard, record_checksum, verify_frame_file
+from .integrity import record_checksum, remove_if_damaged, verify_frame_file
 from .reader import FrameError
 
 log = logging.getLogger(__name__)
@@ -90,14 +90,9 @@ def download_file(
     """Fetch ``url`` to ``dest`` (see the module docstring for the guarantees)."""
     dest = Path(dest)
     start = time.monotonic()
-    replaced = ""
+    replaced = remove_if_damaged(dest, verify) if dest.exists() else ""
     if dest.exists():
-        damage = cached_frame_damage(dest, verify)
-        if damage is None:
-            return DownloadResult("present", dest.stat().st_size)
-        log.warning("cached frame %s is damaged (%s): fetching it again", dest, damage)
-        discard(dest)
-        replaced = f"replaced a damaged cached copy ({damage})"
+        return DownloadResult("present", dest.stat().st_size)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     attempts = 0

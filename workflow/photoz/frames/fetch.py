@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from ..tables import write_table
 from .download import DownloadParams, download_many
-from .integrity import cached_frame_damage, discard, record_checksum
+from .integrity import record_checksum, remove_if_damaged
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +78,9 @@ def render_frames(frames: pd.DataFrame, renderer, dest_paths: list[Path], worker
     tasks = []
     damaged: dict[str, str] = {}
     for f, dest in zip(frames.itertuples(index=False), dest_paths, strict=True):
-        damage = cached_frame_damage(dest) if dest.exists() else None
-        if dest.exists() and damage is None:
+        if dest.exists() and (replaced := remove_if_damaged(dest)):
+            damaged[str(dest)] = replaced
+        if dest.exists():
             results[str(dest)] = {
                 "status": "present",
                 "bytes": dest.stat().st_size,
@@ -88,10 +89,6 @@ def render_frames(frames: pd.DataFrame, renderer, dest_paths: list[Path], worker
                 "reason": "",
             }
             continue
-        if damage is not None:
-            log.warning("cached frame %s is damaged (%s): rendering it again", dest, damage)
-            discard(dest)
-            damaged[str(dest)] = f"replaced a damaged cached copy ({damage})"
         tasks.append((int(f.run), int(f.camcol), int(f.field), f.band, str(dest)))
     _RENDERER = renderer
     progress = tqdm(total=len(tasks), desc="render frames", unit="frame", mininterval=5)

@@ -11,11 +11,14 @@ truncation and most corruption of compressed frames even without a sidecar.
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 
 from ..errors import FrameError
 from ..io import atomic_path
 from .reader import read_frame
+
+log = logging.getLogger(__name__)
 
 SIDECAR_SUFFIX = ".sha256"
 
@@ -61,7 +64,14 @@ def cached_frame_damage(path: str | Path, verify=verify_frame_file) -> str | Non
     return None
 
 
-def discard(path: str | Path) -> None:
-    """Remove a damaged frame and its sidecar so that it is fetched again."""
+def remove_if_damaged(path: str | Path, verify=verify_frame_file) -> str:
+    """For a frame already at ``path``: "" when it is intact; else it is removed with
+    its sidecar, so that it is fetched or rendered again, and the reason to record in
+    the manifest is returned."""
+    damage = cached_frame_damage(path, verify)
+    if damage is None:
+        return ""
+    log.warning("cached frame %s is damaged (%s): fetching or rendering it again", path, damage)
     Path(path).unlink(missing_ok=True)
     sidecar(path).unlink(missing_ok=True)
+    return f"replaced a damaged cached copy ({damage})"
