@@ -5,20 +5,24 @@ here by this command (no figure is typed in):
 1. A sample run: the pipeline's own jobs (``snakemake --until build_dataset``) on a small
    synthetic survey with the default frames (2048x1489), read back from Snakemake's
    per-job benchmark files: seconds and peak memory per galaxy, per rendered frame, per
-   galaxy-band of resampling, per dataset galaxy.
+   galaxy-band-frame of resampling (the frames' reading timed apart), per dataset galaxy.
 2. Real frames (the SDSS fixtures, when present): bytes and seconds to decompress and
    parse one ``.fits.bz2`` frame.
 3. The networks: p19 training and inference images/s on this machine's device
    (``bench_training``: the GPU path when a GPU is present).
 4. Planning at scale: a synthetic catalog of ``--plan-galaxies`` at the real MGS surface
-   density through the catalog and partition stages of the paper preset, the frame index
-   of two partitions (distinct frames per galaxy at the real density), then ``snakemake
-   -n`` of the whole paper workflow: its wall time, peak memory and jobs.
+   density, with P19's share of Stripe 82 galaxies and its 59 epochs there, through the
+   catalog and partition stages of the paper preset and one partition's index job; then
+   the frame index of a sample of wide and Stripe 82 partitions together with every
+   galaxy of the neighbouring partitions that can share a frame with them (frames and
+   galaxy-band-frames per galaxy, and how many partitions read each frame); then
+   ``snakemake -n`` of the whole paper workflow: its wall time, peak memory and jobs.
 
-The projection multiplies each per-unit cost by the survey's units (frames per galaxy
-from step 4, steps x batch x members for training) and prints CPU- and GPU-hours per
-stage, bytes downloaded, peak frame disk with ``frames.temporary``, jobs, and the wall
-time on ``--nodes`` nodes of ``--cores`` cores and ``--gpus`` GPUs.
+The projection multiplies each per-unit cost by the survey's units (frames read and
+galaxy-band-frames per galaxy of each area from step 4, steps x batch x members for
+training) and prints CPU- and GPU-hours per stage, how many frames more than one
+partition decompresses, bytes downloaded, peak frame disk with ``frames.temporary``,
+jobs, and the wall time on ``--nodes`` nodes of ``--cores`` cores and ``--gpus`` GPUs.
 
     .venv/bin/python benchmarks/bench_survey_scale.py                       # ~25 min, 2 cores
     .venv/bin/python benchmarks/bench_survey_scale.py --plan-galaxies 50000 --sample-galaxies 300
@@ -41,11 +45,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_training  # noqa: E402  (also puts photoz on the import path)
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
 REPO = bench_training.REPO
 P19_GALAXIES = 516_525
+#: P19's Stripe 82 share: 3,943 of its 103,305 test galaxies (method-spec, P19 table).
+P19_DEEP_FRACTION = 3943 / 103305
+#: Stripe 82 epochs: its 118 runs over two strips (P19 stacks up to 64 frames there).
+P19_DEEP_EPOCHS = 59
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 FIXTURES = Path(os.environ.get("PHOTOZ_SDSS_FIXTURES", REPO.parent / "shared" / "data" / "sdss"))
 #: Peak RSS of a child process tree, printed by a wrapper (resource of the children).
@@ -97,21 +106,33 @@ def write_config(path: Path, layers: list[Path], overrides: dict) -> Path:
 
 
 def sample_run(work: Path, galaxies: int) -> dict:
-    """Stages 1-6 on a small synthetic survey (default frames): per-unit costs."""
+    """Stages 1-6 on a small synthetic survey (default frames): per-unit costs.
+
+    The resample stage's CPU time is split into reading its frames (timed here on the
+    rendered frames) and resampling each galaxy-band-frame (index row), so that each
+    scales with its own count at survey scale."""
+    from photoz.frames.reader import read_frame
+
     config = write_config(work / "sample.yaml", [], {"synthetic": {"n_galaxies": galaxies}})
     snakemake(work, config, "--cores", "2", "--until", "build_dataset")
     costs = job_costs(work)
     manifests = pd.concat(pd.read_parquet(p) for p in (work / "results/frames/manifest").glob("*.parquet"))
     rendered = manifests[manifests["status"] == "rendered"]
-    cubes = pd.concat(
-        pd.read_parquet(p, columns=["objid"]) for p in (work / "results/cubes").glob("*.parquet")
-    )
+    indexes = (work / "results/frames/index").glob("*.parquet")
+    rows = sum(len(pd.read_parquet(p, columns=["objid"])) for p in indexes)
+    frame_paths = [work / p for p in rendered["path"]]
+    t0 = time.perf_counter()
+    for path in frame_paths:
+        read_frame(path)
+    read_s = (time.perf_counter() - t0) / len(frame_paths)
     n = len(pd.read_parquet(work / "results/catalog/catalog.parquet", columns=["objid"]))
+    resample_cpu = costs.loc["resample_cubes", "cpu_s"]
     return {
         "galaxies": n,
         "render_s_per_frame": float(rendered["seconds"].sum() / len(rendered)),
         "render_bytes_per_frame": float(rendered["bytes"].mean()),
-        "resample_s_per_galaxy": costs.loc["resample_cubes", "cpu_s"] / len(cubes),
+        "read_synthetic_s_per_frame": read_s,
+        "resample_s_per_row": max(0.0, resample_cpu - read_s * len(frame_paths)) / rows,
         "dataset_s_per_1000": 1000 * costs.loc["build_dataset", "cpu_s"] / n,
         "rss_mb": costs["rss"].to_dict(),
     }
@@ -153,57 +174,132 @@ def network_rates(work: Path, batch: int, steps: int) -> dict:
     }
 
 
-def plan_at_scale(work: Path, galaxies: int) -> dict:
-    """The paper preset on a synthetic catalog of ``galaxies`` at the real MGS density:
-    catalog and partitions, two partitions' frame index, ``snakemake -n`` of it all."""
+def frame_readers(frames_of_partition: pd.DataFrame, readers: pd.DataFrame) -> pd.Series:
+    """How many partitions read each frame of one partition.
+
+    ``frames_of_partition``: the partition's index (``path``); ``readers``: rows
+    (``path``, ``partition``) of every other galaxy within reach of its frames."""
+    own = pd.Index(frames_of_partition["path"].unique())
+    others = readers[readers["path"].isin(own)].groupby("path")["partition"].nunique()
+    return (1 + others.reindex(own, fill_value=0)).rename("readers")
+
+
+def index_with_neighbours(catalog: pd.DataFrame, labels: np.ndarray, k: int, meta: dict) -> dict:
+    """Index partition ``k`` with the stage's own code, then the galaxies of other
+    partitions close enough to share one of its frames: frames, rows, seconds per
+    galaxy and how many partitions read each of its frames."""
+    from scipy.spatial import cKDTree
+
+    from photoz.frames.index import BAND_SLACK_DEG, CUTOUT_RADIUS_DEG, build_index
+    from photoz.skycells import unit_vectors
+
+    own = catalog[labels == k]
+    t0 = time.perf_counter()
+    index = build_index(own, meta, "synthetic", 12, "/frames", "https://sas.invalid")
+    seconds = time.perf_counter() - t0
+    # a galaxy can share a frame with one of ours if it lies within a frame diagonal
+    # plus both cutouts' reach
+    reach = math.hypot(2048, 1489) * 0.396 / 3600 + 2 * (CUTOUT_RADIUS_DEG + BAND_SLACK_DEG)
+    chord = 2 * math.sin(math.radians(reach) / 2)
+    xyz = unit_vectors(catalog["ra"].to_numpy(), catalog["dec"].to_numpy())
+    distance, _ = cKDTree(xyz[labels == k]).query(xyz[labels != k], distance_upper_bound=chord)
+    rim = catalog[labels != k][np.isfinite(distance)]
+    rim_index = build_index(rim, meta, "synthetic", 12, "/frames", "https://sas.invalid")
+    part_of = pd.Series(labels[labels != k][np.isfinite(distance)], index=rim["objid"].to_numpy())
+    rim_index["partition"] = part_of.loc[rim_index["objid"]].to_numpy()
+    readers = frame_readers(index, rim_index)
+    return {
+        "partition": k,
+        "deep": bool(own["sim_deep"].mean() > 0.5),
+        "galaxies": len(own),
+        "rows": len(index),
+        "frames": len(readers),
+        "distinct_share": float((1.0 / readers).sum()),  # this partition's share of distinct frames
+        "index_s": seconds,
+    }
+
+
+def plan_at_scale(work: Path, galaxies: int, wide_sample: int, deep_sample: int) -> dict:
+    """The paper preset on a synthetic catalog of ``galaxies`` at the real MGS density
+    with P19's Stripe 82: catalog and partitions, one partition's index job, the frames
+    of a sample of partitions (and who else reads them), ``snakemake -n`` of it all."""
     config = write_config(
         work / "scale.yaml",
         [REPO / "presets" / "paper.yaml"],
-        {"catalog": {"backend": "synthetic"}, "synthetic": {"n_galaxies": galaxies, "density_boost": 1.0}},
+        {
+            "catalog": {"backend": "synthetic"},
+            "synthetic": {
+                "n_galaxies": galaxies,
+                "density_boost": 1.0,
+                "deep_fraction": P19_DEEP_FRACTION,
+                "deep_epochs": P19_DEEP_EPOCHS,
+            },
+        },
     )
-    plan_s, plan_rss, _ = snakemake(work, config, "--cores", "2", "--until", "plan_partitions")
+    snakemake(work, config, "--cores", "2", "--until", "plan_partitions")
     parts = sorted((work / "results/partitions").glob("*.parquet"))
-    targets = [f"results/frames/index/{p.stem}.parquet" for p in parts[:2]]
-    snakemake(work, config, "--cores", "2", *targets)
+    snakemake(work, config, "--cores", "2", f"results/frames/index/{parts[0].stem}.parquet")
     costs = job_costs(work)
-    indexes = [pd.read_parquet(work / t) for t in targets]
-    index = pd.concat(indexes)
-    # frames both (neighbouring, Hilbert-ordered) partitions read: decompressed twice
-    shared = len(set(indexes[0]["path"]) & set(indexes[-1]["path"])) if len(indexes) == 2 else 0
-    in_parts = sum(len(pd.read_parquet(p, columns=["objid"])) for p in parts[:2])
-    n_catalog = len(pd.read_parquet(work / "results/catalog/catalog.parquet", columns=["objid"]))
+    from photoz.tables import read_table_metadata
+
+    meta = read_table_metadata(parts[0])["catalog"]
+    catalog = pd.concat([pd.read_parquet(p).assign(_part=k) for k, p in enumerate(parts)], ignore_index=True)
+    labels = catalog.pop("_part").to_numpy()
+    deep_share = catalog.groupby(labels)["sim_deep"].mean()
+    sizes = np.bincount(labels)
+    full = sizes >= 0.9 * sizes.max()  # not the last, short partition of a region
+    chosen = []
+    for deep, n in ((False, wide_sample), (True, deep_sample)):
+        pool = np.flatnonzero(full & ((deep_share.to_numpy() > 0.5) == deep))
+        chosen += [int(pool[i]) for i in np.linspace(0, len(pool) - 1, min(n, len(pool))).round().astype(int)]
+    sample = pd.DataFrame([index_with_neighbours(catalog, labels, k, meta) for k in chosen])
+    in_deep = (deep_share.to_numpy() > 0.5)[labels]
     dry_s, dry_rss, out = snakemake(work, config, "-n", "--quiet", "rules")
     jobs = {m.group(1): int(m.group(2)) for m in re.finditer(r"^([a-z_]+)\s+(\d+)$", out, re.M)}
     return {
         "galaxies": galaxies,
         "partitions": len(parts),
+        "galaxies_wide": int((~in_deep).sum()),
+        "galaxies_deep": int(in_deep.sum()),
         "stage_rss_mb": costs["rss"].to_dict(),
         "stage_s": costs["s"].to_dict(),
-        "frames_per_galaxy": index["path"].nunique() / in_parts,
-        # per-unit costs at scale, where the stages' fixed costs no longer count
-        "catalog_cpu_s_per_1000": 1000 * costs.loc["query_catalog", "cpu_s"] / n_catalog,
-        "index_cpu_s_per_1000": 1000 * costs.loc["index_frames", "cpu_s"] / in_parts,
-        "frames_per_partition": index["path"].nunique() / len(targets),
-        "shared_frame_fraction": shared / max(1, index["path"].nunique()),
+        "catalog_cpu_s_per_1000": 1000 * costs.loc["query_catalog", "cpu_s"] / len(catalog),
+        "sample": sample.to_dict("records"),
         "dry_run_s": dry_s,
         "dry_run_rss_mb": dry_rss,
         "jobs": jobs,
     }
 
 
-def projection(sample: dict, real: dict, nets: dict, scale: dict, args) -> pd.DataFrame:
-    """CPU- and GPU-hours of every stage for the P19 survey."""
+def per_galaxy(scale: dict) -> pd.DataFrame:
+    """Per galaxy of the wide and the deep area (sampled partitions): index rows
+    (galaxy-band-frames), frames read by its partition, distinct frames, index seconds."""
+    sample = pd.DataFrame(scale["sample"])
+    sums = sample.groupby("deep")[["galaxies", "rows", "frames", "distinct_share", "index_s"]].sum()
+    rates = sums[["rows", "frames", "distinct_share", "index_s"]].div(sums["galaxies"], axis=0)
+    to_p19 = P19_GALAXIES / (scale["galaxies_wide"] + scale["galaxies_deep"])
+    rates["galaxies"] = [to_p19 * scale["galaxies_deep" if deep else "galaxies_wide"] for deep in rates.index]
+    return rates
+
+
+def projection(sample: dict, real: dict, nets: dict, scale: dict) -> pd.DataFrame:
+    """CPU- and GPU-hours of every stage for the P19 survey: frames are read (rendered,
+    downloaded, decompressed) once per partition that needs them, as with the paper
+    preset's ``frames.temporary``."""
     n = P19_GALAXIES
-    frames = scale["frames_per_galaxy"] * n
+    rates = per_galaxy(scale)
+    frames = float((rates["frames"] * rates["galaxies"]).sum())
+    rows = float((rates["rows"] * rates["galaxies"]).sum())
+    index_s = float((rates["index_s"] * rates["galaxies"]).sum())
     preset = yaml.safe_load((REPO / "presets" / "paper.yaml").read_text())["training"]
     images = 5 * preset["n_members"] * preset["steps"] * preset["batch_size"]
     gpu = nets["device"] == "GPU"
-    rows = [
+    rows_ = [
         ("catalog (synthetic)", n / 1000, "1000 galaxies", scale["catalog_cpu_s_per_1000"], False),
-        ("frame index", n / 1000, "1000 galaxies", scale["index_cpu_s_per_1000"], False),
-        ("render frames (synthetic)", frames, "frame", sample["render_s_per_frame"], False),
-        ("decompress real frames", frames, "frame", real["decompress_s_per_frame"], False),
-        ("resample (5 bands, frames read)", n, "galaxy", sample["resample_s_per_galaxy"], False),
+        ("frame index", n / 1000, "1000 galaxies", 1000 * index_s / n, False),
+        ("render frames (synthetic)", frames, "frame read", sample["render_s_per_frame"], False),
+        ("decompress real frames", frames, "frame read", real["decompress_s_per_frame"], False),
+        ("resample (galaxy-band-frames)", rows, "row", sample["resample_s_per_row"], False),
         ("dataset shards", n / 1000, "1000 galaxies", sample["dataset_s_per_1000"], False),
         ("train 5 x 6 p19 members", images, "image", nets["cost_per_image"] / nets["train_img_s"], gpu),
         (
@@ -214,7 +310,7 @@ def projection(sample: dict, real: dict, nets: dict, scale: dict, args) -> pd.Da
             gpu,
         ),
     ]
-    table = pd.DataFrame(rows, columns=["stage", "units", "unit", "seconds_per_unit", "on_gpu"])
+    table = pd.DataFrame(rows_, columns=["stage", "units", "unit", "seconds_per_unit", "on_gpu"])
     hours = table["units"] * table["seconds_per_unit"] / 3600
     table["cpu_hours"] = hours.where(~table["on_gpu"], 0.0)
     table["gpu_hours"] = hours.where(table["on_gpu"], 0.0)
@@ -226,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
     parser.add_argument("--plan-galaxies", type=int, default=P19_GALAXIES)
     parser.add_argument("--sample-galaxies", type=int, default=600)
+    parser.add_argument("--wide-partitions", type=int, default=4, help="wide-area partitions indexed")
+    parser.add_argument("--deep-partitions", type=int, default=1, help="Stripe 82 partitions indexed")
     parser.add_argument("--batch", type=int, default=32, help="p19 batch for the rates (128 on a GPU)")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--nodes", type=int, default=4)
@@ -239,30 +337,44 @@ def main(argv: list[str] | None = None) -> int:
         (work / "scale").mkdir()
         t0 = time.perf_counter()
         sample = sample_run(work / "sample", args.sample_galaxies)
-        print(f"sample run of {sample['galaxies']} galaxies: {time.perf_counter() - t0:.0f} s")
+        print(f"sample run of {sample['galaxies']} galaxies: {time.perf_counter() - t0:.0f} s", flush=True)
         real = real_frame_costs()
         nets = network_rates(work, args.batch, args.steps)
         t0 = time.perf_counter()
-        scale = plan_at_scale(work / "scale", args.plan_galaxies)
+        scale = plan_at_scale(work / "scale", args.plan_galaxies, args.wide_partitions, args.deep_partitions)
         print(f"planning run of {args.plan_galaxies} galaxies: {time.perf_counter() - t0:.0f} s")
-    table = projection(sample, real, nets, scale, args)
+    table = projection(sample, real, nets, scale)
+    rates = per_galaxy(scale)
     measured = {"sample": sample, "real_frames": real, "networks": nets}
     print("\nMeasured here: " + json.dumps(measured, default=str))
     print(
-        f"\nPlanning {scale['galaxies']} galaxies (paper preset, real MGS density): {scale['partitions']} "
-        f"partitions; peak RSS per stage (MB) {scale['stage_rss_mb']}; wall s {scale['stage_s']}; "
-        f"{scale['frames_per_galaxy']:.2f} distinct frames per galaxy "
-        f"({scale['frames_per_partition']:.0f} per partition, {scale['shared_frame_fraction']:.1%} of two "
-        f"neighbouring partitions' frames read by both); snakemake -n {scale['dry_run_s']:.0f} s, "
-        f"peak {scale['dry_run_rss_mb']:.0f} MB; jobs {scale['jobs']}"
+        f"\nPlanning {scale['galaxies']} galaxies (paper preset, real MGS density, "
+        f"{P19_DEEP_FRACTION:.1%} in a {P19_DEEP_EPOCHS}-epoch Stripe 82): {scale['partitions']} partitions; "
+        f"peak RSS per stage (MB) {scale['stage_rss_mb']}; wall s {scale['stage_s']}; snakemake -n "
+        f"{scale['dry_run_s']:.0f} s, peak {scale['dry_run_rss_mb']:.0f} MB; jobs {scale['jobs']}"
     )
-    frames = scale["frames_per_galaxy"] * P19_GALAXIES
+    print("\nSampled partitions:\n" + pd.DataFrame(scale["sample"]).to_string(index=False))
+    print("\n| area | P19 galaxies | galaxy-band-frames | frames read | distinct frames | extra reads |")
+    print("|---|---|---|---|---|---|")
+    for deep, r in rates.iterrows():
+        print(
+            f"| {'Stripe 82' if deep else 'wide'} | {r.galaxies:,.0f} | {r.rows:.1f} per galaxy | "
+            f"{r.frames:.2f} per galaxy | {r.distinct_share:.2f} per galaxy | "
+            f"{r.frames / r.distinct_share - 1:.1%} |"
+        )
+    reads = float((rates["frames"] * rates["galaxies"]).sum())
+    distinct = float((rates["distinct_share"] * rates["galaxies"]).sum())
+    biggest = float(rates["frames"].max() * scale["sample"][0]["galaxies"])
     in_flight = args.nodes * args.cores // 4  # partitions fetched at once (fetch_frames: 4 threads)
+    mb = real["bytes_per_frame"] / 1e6
     print(
-        f"\nP19 survey ({P19_GALAXIES} galaxies): {frames:,.0f} frames, "
-        f"{frames * real['bytes_per_frame'] / 1e12:.1f} TB downloaded; peak frame disk with frames.temporary "
-        f"~{in_flight * scale['frames_per_partition'] * real['bytes_per_frame'] / 1e9:.0f} GB "
-        f"({in_flight} partitions in flight)"
+        f"\nP19 survey ({P19_GALAXIES:,} galaxies): {reads:,.0f} frame reads by partitions of "
+        f"{distinct:,.0f} distinct frames ({reads / distinct - 1:.1%} more reads than frames): "
+        f"{(reads - distinct) * real['decompress_s_per_frame'] / 3600:,.1f} CPU-hours of decompression and "
+        f"{(reads - distinct) * mb / 1e6:.2f} TB of downloads (frames.temporary) beyond once per frame.\n"
+        f"Downloaded: {reads * mb / 1e6:.1f} TB with frames.temporary, {distinct * mb / 1e6:.1f} TB with a "
+        f"shared cache. Largest partition's frames: {biggest * mb / 1e6:.2f} TB; peak frame disk with "
+        f"frames.temporary and {in_flight} partitions in flight <= {in_flight * biggest * mb / 1e6:.1f} TB."
     )
     print("\n| stage | units | CPU- or GPU-s per unit | CPU-hours | GPU-hours |\n|---|---|---|---|---|")
     for r in table.itertuples():

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import pandas as pd
 from conftest import REPO
 
 
@@ -33,3 +34,14 @@ def test_gpu_check_script_runs_end_to_end():
     assert "GPUs seen by TensorFlow:" in out
     assert re.search(r"train_member: 8 steps of p19_tiny .*: ok", out), out
     assert re.search(r"bench p19_tiny batch 16: compute \d+ images/s", out), out
+
+
+def test_frame_readers_counts_every_partition_that_reads_a_frame():
+    """The survey-scale benchmark's count of partitions reading each frame: a frame
+    read by two other partitions (one of them through two galaxies) has 3 readers."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from bench_survey_scale import frame_readers
+
+    own = pd.DataFrame({"path": ["a", "a", "b", "c"]})
+    others = pd.DataFrame({"path": ["a", "a", "a", "b", "d"], "partition": [3, 3, 4, 3, 5]})
+    assert frame_readers(own, others).to_dict() == {"a": 3, "b": 2, "c": 1}

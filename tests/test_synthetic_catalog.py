@@ -11,7 +11,7 @@ from scipy.stats import gaussian_kde, spearmanr
 
 from photoz.catalog.query import query_catalog
 from photoz.constants import BANDS, EXTINCTION_COEFF
-from photoz.synthetic.footprint import FIRST_FIELD, gc_to_radec, radec_to_gc
+from photoz.synthetic.footprint import FIRST_FIELD, build_geometry, gc_to_radec, radec_to_gc
 from photoz.synthetic.galaxies import petrosian_flux
 from photoz.synthetic.survey import geometry_from_description
 from photoz.synthetic.templates import observed_maggies_ab, sdss_kcorrect, shifted_r_maggies
@@ -201,3 +201,36 @@ def test_great_circle_round_trip():
     # On the equator (Stripe 82) mu is RA and nu is Dec.
     ra, dec = gc_to_radec(np.array([330.0]), np.array([0.5]), 0.0)
     assert ra[0] == pytest.approx(330.0) and dec[0] == pytest.approx(0.5)
+
+
+def _inside(region, ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+    mu, nu = radec_to_gc(ra, dec, region.incl)
+    mu = region.mu_min + (mu - region.mu_min) % 360.0
+    return (mu <= region.mu_max) & (nu >= region.nu_min) & (nu <= region.nu_max)
+
+
+@pytest.mark.parametrize("area_deg2", [516_525 / 69.0, 10_000.0])
+def test_survey_scale_footprint_is_covered_once_and_never_wraps(area_deg2):
+    """P19's 516,525 galaxies at the real MGS density (~7,500 deg^2) and 10,000 deg^2
+    (more than SDSS imaged): every region is at most 120 deg long (a region once wrapped
+    4.4 times round its great circle, piling the galaxies up at 4.4x the density), no
+    two regions overlap, and every position is on a first-epoch frame."""
+    geo = build_geometry(7, area_deg2, 0.2, 3)
+    assert sum(r.area_deg2 for r in geo.regions) == pytest.approx(area_deg2, rel=0.02)
+    rng = np.random.default_rng(5)
+    for region in geo.regions:
+        assert region.mu_max - region.mu_min <= 120.0 + 1e-9
+        mu = rng.uniform(region.mu_min, region.mu_max, 20_000)
+        s_lo, s_hi = np.sin(np.radians([region.nu_min, region.nu_max]))
+        nu = np.degrees(np.arcsin(rng.uniform(s_lo, s_hi, mu.size)))
+        ra, dec = gc_to_radec(mu, nu, region.incl)
+        for other in geo.regions:
+            if other is not region:
+                assert not _inside(other, ra, dec).any(), (region.name, other.name)
+        nearest = np.min([geo.locate(run, mu, nu)[2] for run in geo.runs_of(region.name, 0)], axis=0)
+        assert np.all(nearest <= 0.5 * geo.frame_width_deg), region.name
+
+
+def test_a_sky_larger_than_the_layout_holds_is_refused():
+    with pytest.raises(ValueError, match="synthetic.n_galaxies"):
+        build_geometry(7, 13_000.0, 0.2, 3)

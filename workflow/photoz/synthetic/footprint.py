@@ -11,6 +11,7 @@ observing conditions. The frame renderer reuses it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,6 +58,11 @@ SEEING_R = 1.35
 #: 2008: ~2% in u, ~1% in griz).
 ZP_ERROR_MAG = np.array([0.02, 0.01, 0.01, 0.01, 0.01])
 _SEEING_BAND = np.array([1.12, 1.05, 1.0, 0.96, 0.95])
+#: Longest stretch of a stripe a region spans, degrees of mu: SDSS's northern stripes
+#: run up to ~120 deg.
+MAX_STRIPE_LENGTH_DEG = 120.0
+#: Widest a region grows in nu (degrees) by adding stripes side by side.
+MAX_REGION_HALF_WIDTH_DEG = 20.0
 
 
 #: Offset of each band's frame centre from the r frame's, arcsec along (mu, nu): the
@@ -326,6 +332,22 @@ class SurveyGeometry:
         )
 
 
+def _stripe_band(
+    area: float, n_stripes: int, stripe_pitch: float, grow: int, stripe_half_width: float
+) -> tuple[float, float, float]:
+    """(nu centre, nu half-width, mu length) of a region of ``area`` deg^2 over
+    ``n_stripes`` stripes, the added ones on the side ``grow`` (-1, 0: both, +1)."""
+    nu_centre = grow * 0.5 * (n_stripes - 1) * stripe_pitch
+    if n_stripes == 1:
+        # Flat-sky length (within 1e-4 of the spherical one at |nu| <= 1.2 deg), kept so
+        # that every survey of one stripe is laid out as it always was.
+        nu_half = min(0.5 * np.sqrt(area), 0.9 * stripe_half_width)
+        return nu_centre, nu_half, area / (2.0 * nu_half)
+    nu_half = 0.5 * n_stripes * stripe_pitch
+    d_sin = np.sin(np.radians(nu_centre + nu_half)) - np.sin(np.radians(nu_centre - nu_half))
+    return nu_centre, nu_half, area / (np.degrees(1.0) * d_sin)
+
+
 def build_geometry(
     seed: int,
     total_area_deg2: float,
@@ -338,46 +360,66 @@ def build_geometry(
 
     Region areas follow ``total_area_deg2`` and ``deep_fraction``; each region is as
     square as the stripe width allows. Wide regions sit on inclined stripes in the
-    northern cap so that frames are rotated with respect to north.
+    northern cap so that frames are rotated with respect to north. A region longer
+    than :data:`MAX_STRIPE_LENGTH_DEG` in one stripe is laid over several parallel
+    stripes (side by side in nu, overlapping like SDSS's by a tenth of a half-width;
+    the wide regions grow away from each other), so that at any size the galaxies
+    keep the asked surface density instead of a region wrapping round its great
+    circle onto itself.
     """
     geo = SurveyGeometry(seed, frame_width, frame_height, regions=[])
     half = geo.stripe_half_width_deg
-    # (name, stripe number, inclination, central mu, epochs, deep, area fraction)
+    stripe_pitch = 2.0 * 0.9 * half  # nu between neighbouring stripes' centres
+    # (name, stripe number, inclination, central mu, epochs, deep, area fraction, side
+    # that added stripes grow to in nu: the wide regions away from each other)
     layout = [
-        ("deep", 82, 0.0, 330.0, deep_epochs, True, deep_fraction),
-        ("wide1", 12, 5.0, 185.0, 1, False, 0.5 * (1.0 - deep_fraction)),
-        ("wide2", 30, 50.0, 150.0, 1, False, 0.5 * (1.0 - deep_fraction)),
+        ("deep", 82, 0.0, 330.0, deep_epochs, True, deep_fraction, 0),
+        ("wide1", 12, 5.0, 185.0, 1, False, 0.5 * (1.0 - deep_fraction), -1),
+        ("wide2", 30, 50.0, 150.0, 1, False, 0.5 * (1.0 - deep_fraction), +1),
     ]
     rng = np.random.default_rng([seed, 3])
     run_number = 1000
-    for name, stripe, incl, mu_c, epochs, deep, frac in layout:
+    for name, stripe, incl, mu_c, epochs, deep, frac, grow in layout:
         area = total_area_deg2 * frac
         if area <= 0:
             continue
-        side = np.sqrt(area)
-        nu_half = min(0.5 * side, 0.9 * half)
-        length = area / (2.0 * nu_half)
+        n_stripes = max(1, math.ceil(area / (stripe_pitch * MAX_STRIPE_LENGTH_DEG)))
+        nu_centre, nu_half, length = _stripe_band(area, n_stripes, stripe_pitch, grow, half)
+        while length > MAX_STRIPE_LENGTH_DEG:  # far from nu = 0 a stripe holds less
+            n_stripes += 1
+            nu_centre, nu_half, length = _stripe_band(area, n_stripes, stripe_pitch, grow, half)
+        max_stripes = int(2.0 * MAX_REGION_HALF_WIDTH_DEG / stripe_pitch)
+        if n_stripes > max_stripes:
+            raise ValueError(
+                f"synthetic survey: region {name} needs {area:,.0f} deg^2, more than its "
+                f"{max_stripes} stripes of {MAX_STRIPE_LENGTH_DEG:.0f} deg hold; lower "
+                "synthetic.n_galaxies or raise synthetic.density_boost"
+            )
         region = Region(
             name,
             stripe,
             incl,
             mu_c - 0.5 * length,
             mu_c + 0.5 * length,
-            -nu_half,
-            nu_half,
+            nu_centre - nu_half,
+            nu_centre + nu_half,
             epochs,
             deep,
         )
         geo.regions.append(region)
         for epoch in range(epochs):
-            # Epochs start at different places and point slightly differently, so their
-            # pixel grids never line up (as for the Stripe 82 repeat scans).
-            mu_start = region.mu_min - 2.0 * geo.field_step_deg - rng.uniform(0, geo.field_step_deg)
-            # Pointing jitter well inside the strips' overlap (7.5% of a frame width), so
-            # every epoch covers the whole region as in the real Stripe 82.
-            jitter = np.clip(rng.normal(0.0, 0.01), -0.03, 0.03) * geo.frame_width_deg
-            nu_offset = 0.0 if epoch == 0 else float(jitter)
-            for strip in ("N", "S"):
-                run_number += 1 + int(rng.integers(0, 40))
-                geo.runs.append(Run(run_number, name, stripe, incl, strip, epoch, mu_start, nu_offset))
+            for k in range(n_stripes):
+                # Epochs start at different places and point slightly differently, so their
+                # pixel grids never line up (as for the Stripe 82 repeat scans).
+                mu_start = region.mu_min - 2.0 * geo.field_step_deg - rng.uniform(0, geo.field_step_deg)
+                # Pointing jitter well inside the strips' overlap (7.5% of a frame width), so
+                # every epoch covers the whole region as in the real Stripe 82.
+                jitter = np.clip(rng.normal(0.0, 0.01), -0.03, 0.03) * geo.frame_width_deg
+                stripe_nu = nu_centre + (k - 0.5 * (n_stripes - 1)) * stripe_pitch
+                nu_offset = stripe_nu + (0.0 if epoch == 0 else float(jitter))
+                for strip in ("N", "S"):
+                    run_number += 1 + int(rng.integers(0, 40))
+                    geo.runs.append(
+                        Run(run_number, name, stripe + k, incl, strip, epoch, mu_start, nu_offset)
+                    )
     return geo
