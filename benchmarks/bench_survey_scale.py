@@ -184,10 +184,13 @@ def frame_readers(frames_of_partition: pd.DataFrame, readers: pd.DataFrame) -> p
     return (1 + others.reindex(own, fill_value=0)).rename("readers")
 
 
-def index_with_neighbours(catalog: pd.DataFrame, labels: np.ndarray, k: int, meta: dict) -> dict:
+def index_with_neighbours(catalog: pd.DataFrame, labels: np.ndarray, k: int, meta: dict) -> list[dict]:
     """Index partition ``k`` with the stage's own code, then the galaxies of other
-    partitions close enough to share one of its frames: frames, rows, seconds per
-    galaxy and how many partitions read each of its frames."""
+    partitions close enough to share one of its frames. Per kind of galaxy (wide,
+    Stripe 82): galaxies, index rows (galaxy-band-frames), frames the partition reads
+    and its share of the survey's distinct frames (a frame read by r partitions counts
+    1/r), both split evenly between the partition's galaxies on the frame, and the
+    index seconds split like the rows."""
     from scipy.spatial import cKDTree
 
     from photoz.frames.index import BAND_SLACK_DEG, CUTOUT_RADIUS_DEG, build_index
@@ -203,20 +206,35 @@ def index_with_neighbours(catalog: pd.DataFrame, labels: np.ndarray, k: int, met
     chord = 2 * math.sin(math.radians(reach) / 2)
     xyz = unit_vectors(catalog["ra"].to_numpy(), catalog["dec"].to_numpy())
     distance, _ = cKDTree(xyz[labels == k]).query(xyz[labels != k], distance_upper_bound=chord)
-    rim = catalog[labels != k][np.isfinite(distance)]
-    rim_index = build_index(rim, meta, "synthetic", 12, "/frames", "https://sas.invalid")
-    part_of = pd.Series(labels[labels != k][np.isfinite(distance)], index=rim["objid"].to_numpy())
+    near = np.isfinite(distance)
+    rim_index = build_index(
+        catalog[labels != k][near], meta, "synthetic", 12, "/frames", "https://sas.invalid"
+    )
+    part_of = pd.Series(labels[labels != k][near], index=catalog["objid"].to_numpy()[labels != k][near])
     rim_index["partition"] = part_of.loc[rim_index["objid"]].to_numpy()
     readers = frame_readers(index, rim_index)
-    return {
-        "partition": k,
-        "deep": bool(own["sim_deep"].mean() > 0.5),
-        "galaxies": len(own),
-        "rows": len(index),
-        "frames": len(readers),
-        "distinct_share": float((1.0 / readers).sum()),  # this partition's share of distinct frames
-        "index_s": seconds,
-    }
+    uses = index[["objid", "path"]].drop_duplicates()
+    on_frame = uses.groupby("path")["objid"].transform("size")
+    uses = uses.assign(
+        deep=uses["objid"].map(own.set_index("objid")["sim_deep"]).astype(bool),
+        frames=1.0 / on_frame,
+        distinct_share=1.0 / (on_frame * uses["path"].map(readers)),
+    )
+    rows = index["objid"].map(own.set_index("objid")["sim_deep"]).astype(bool).value_counts()
+    out = []
+    for deep, part in uses.groupby("deep"):
+        out.append(
+            {
+                "partition": k,
+                "deep": bool(deep),
+                "galaxies": int((own["sim_deep"] == deep).sum()),
+                "rows": int(rows[deep]),
+                "frames": float(part["frames"].sum()),
+                "distinct_share": float(part["distinct_share"].sum()),
+                "index_s": float(seconds * rows[deep] / len(index)),
+            }
+        )
+    return out
 
 
 def plan_at_scale(work: Path, galaxies: int, wide_sample: int, deep_sample: int) -> dict:
@@ -245,15 +263,15 @@ def plan_at_scale(work: Path, galaxies: int, wide_sample: int, deep_sample: int)
     meta = read_table_metadata(parts[0])["catalog"]
     catalog = pd.concat([pd.read_parquet(p).assign(_part=k) for k, p in enumerate(parts)], ignore_index=True)
     labels = catalog.pop("_part").to_numpy()
-    deep_share = catalog.groupby(labels)["sim_deep"].mean()
+    deep_share = catalog.groupby(labels)["sim_deep"].mean().to_numpy()
     sizes = np.bincount(labels)
     full = sizes >= 0.9 * sizes.max()  # not the last, short partition of a region
     chosen = []
-    for deep, n in ((False, wide_sample), (True, deep_sample)):
-        pool = np.flatnonzero(full & ((deep_share.to_numpy() > 0.5) == deep))
+    for share, n in ((0.0, wide_sample), (1.0, deep_sample)):  # partitions of one kind
+        pool = np.flatnonzero(full & (deep_share == share))
         chosen += [int(pool[i]) for i in np.linspace(0, len(pool) - 1, min(n, len(pool))).round().astype(int)]
-    sample = pd.DataFrame([index_with_neighbours(catalog, labels, k, meta) for k in chosen])
-    in_deep = (deep_share.to_numpy() > 0.5)[labels]
+    sample = [r for k in chosen for r in index_with_neighbours(catalog, labels, k, meta)]
+    in_deep = catalog["sim_deep"].to_numpy().astype(bool)
     dry_s, dry_rss, out = snakemake(work, config, "-n", "--quiet", "rules")
     jobs = {m.group(1): int(m.group(2)) for m in re.finditer(r"^([a-z_]+)\s+(\d+)$", out, re.M)}
     return {
@@ -264,7 +282,7 @@ def plan_at_scale(work: Path, galaxies: int, wide_sample: int, deep_sample: int)
         "stage_rss_mb": costs["rss"].to_dict(),
         "stage_s": costs["s"].to_dict(),
         "catalog_cpu_s_per_1000": 1000 * costs.loc["query_catalog", "cpu_s"] / len(catalog),
-        "sample": sample.to_dict("records"),
+        "sample": sample,
         "dry_run_s": dry_s,
         "dry_run_rss_mb": dry_rss,
         "jobs": jobs,
@@ -277,6 +295,8 @@ def per_galaxy(scale: dict) -> pd.DataFrame:
     sample = pd.DataFrame(scale["sample"])
     sums = sample.groupby("deep")[["galaxies", "rows", "frames", "distinct_share", "index_s"]].sum()
     rates = sums[["rows", "frames", "distinct_share", "index_s"]].div(sums["galaxies"], axis=0)
+    # a small plan may have no full partition of one area: it takes the other's rates
+    rates = rates.reindex([False, True]).ffill().bfill()
     to_p19 = P19_GALAXIES / (scale["galaxies_wide"] + scale["galaxies_deep"])
     rates["galaxies"] = [to_p19 * scale["galaxies_deep" if deep else "galaxies_wide"] for deep in rates.index]
     return rates
@@ -353,7 +373,10 @@ def main(argv: list[str] | None = None) -> int:
         f"peak RSS per stage (MB) {scale['stage_rss_mb']}; wall s {scale['stage_s']}; snakemake -n "
         f"{scale['dry_run_s']:.0f} s, peak {scale['dry_run_rss_mb']:.0f} MB; jobs {scale['jobs']}"
     )
-    print("\nSampled partitions:\n" + pd.DataFrame(scale["sample"]).to_string(index=False))
+    sampled = pd.DataFrame(scale["sample"])
+    print("\nSampled partitions:\n" + sampled.to_string(index=False))
+    if sampled["deep"].nunique() < 2:
+        print("(one area had no full partition to sample: its galaxies are counted at the other's rates)")
     print("\n| area | P19 galaxies | galaxy-band-frames | frames read | distinct frames | extra reads |")
     print("|---|---|---|---|---|---|")
     for deep, r in rates.iterrows():
@@ -364,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     reads = float((rates["frames"] * rates["galaxies"]).sum())
     distinct = float((rates["distinct_share"] * rates["galaxies"]).sum())
-    biggest = float(rates["frames"].max() * scale["sample"][0]["galaxies"])
+    biggest = float(sampled.groupby("partition")["frames"].sum().max())
     in_flight = args.nodes * args.cores // 4  # partitions fetched at once (fetch_frames: 4 threads)
     mb = real["bytes_per_frame"] / 1e6
     print(
@@ -373,8 +396,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{(reads - distinct) * real['decompress_s_per_frame'] / 3600:,.1f} CPU-hours of decompression and "
         f"{(reads - distinct) * mb / 1e6:.2f} TB of downloads (frames.temporary) beyond once per frame.\n"
         f"Downloaded: {reads * mb / 1e6:.1f} TB with frames.temporary, {distinct * mb / 1e6:.1f} TB with a "
-        f"shared cache. Largest partition's frames: {biggest * mb / 1e6:.2f} TB; peak frame disk with "
-        f"frames.temporary and {in_flight} partitions in flight <= {in_flight * biggest * mb / 1e6:.1f} TB."
+        f"shared cache. Largest sampled partition's frames: {biggest:,.0f} "
+        f"({biggest * mb / 1e6:.2f} TB); peak "
+        f"frame disk with frames.temporary and {in_flight} partitions in flight <= "
+        f"{in_flight * biggest * mb / 1e6:.1f} TB."
     )
     print("\n| stage | units | CPU- or GPU-s per unit | CPU-hours | GPU-hours |\n|---|---|---|---|---|")
     for r in table.itertuples():
