@@ -387,8 +387,12 @@ def main(argv: list[str] | None = None) -> int:
         )
     reads = float((rates["frames"] * rates["galaxies"]).sum())
     distinct = float((rates["distinct_share"] * rates["galaxies"]).sum())
-    biggest = float(sampled.groupby("partition")["frames"].sum().max())
     in_flight = args.nodes * args.cores // 4  # partitions fetched at once (fetch_frames: 4 threads)
+    size = yaml.safe_load((REPO / "presets" / "paper.yaml").read_text())["partitions"]["max_galaxies"]
+    per_partition = rates["frames"] * size  # frames of a full partition of each kind
+    n_deep = math.ceil(rates.loc[True, "galaxies"] / size)
+    # worst case: every Stripe 82 partition in flight at once, wide ones beside them
+    peak = min(in_flight, n_deep) * per_partition[True] + max(0, in_flight - n_deep) * per_partition[False]
     mb = real["bytes_per_frame"] / 1e6
     print(
         f"\nP19 survey ({P19_GALAXIES:,} galaxies): {reads:,.0f} frame reads by partitions of "
@@ -396,10 +400,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{(reads - distinct) * real['decompress_s_per_frame'] / 3600:,.1f} CPU-hours of decompression and "
         f"{(reads - distinct) * mb / 1e6:.2f} TB of downloads (frames.temporary) beyond once per frame.\n"
         f"Downloaded: {reads * mb / 1e6:.1f} TB with frames.temporary, {distinct * mb / 1e6:.1f} TB with a "
-        f"shared cache. Largest sampled partition's frames: {biggest:,.0f} "
-        f"({biggest * mb / 1e6:.2f} TB); peak "
-        f"frame disk with frames.temporary and {in_flight} partitions in flight <= "
-        f"{in_flight * biggest * mb / 1e6:.1f} TB."
+        f"shared cache. A partition of {size:,} galaxies reads {per_partition[False]:,.0f} frames "
+        f"({per_partition[False] * mb / 1e3:.0f} GB) in the wide area and {per_partition[True]:,.0f} "
+        f"({per_partition[True] * mb / 1e6:.2f} TB) in Stripe 82 ({n_deep} such partitions); peak frame "
+        f"disk with frames.temporary and {in_flight} partitions in flight <= {peak * mb / 1e6:.1f} TB."
     )
     print("\n| stage | units | CPU- or GPU-s per unit | CPU-hours | GPU-hours |\n|---|---|---|---|---|")
     for r in table.itertuples():
