@@ -24,7 +24,7 @@ training) and prints CPU- and GPU-hours per stage, how many frames more than one
 partition decompresses, bytes downloaded, peak frame disk with ``frames.temporary``,
 jobs, and the wall time on ``--nodes`` nodes of ``--cores`` cores and ``--gpus`` GPUs.
 
-    .venv/bin/python benchmarks/bench_survey_scale.py                       # ~25 min, 2 cores
+    .venv/bin/python benchmarks/bench_survey_scale.py                       # ~11 min, 2 cores
     .venv/bin/python benchmarks/bench_survey_scale.py --plan-galaxies 50000 --sample-galaxies 300
 """
 
