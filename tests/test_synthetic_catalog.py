@@ -11,6 +11,7 @@ from scipy.stats import gaussian_kde, spearmanr
 
 from photoz.catalog.query import query_catalog
 from photoz.constants import BANDS, EXTINCTION_COEFF
+from photoz.evaluation.evaluated_galaxies import in_stripe82
 from photoz.synthetic.footprint import FIRST_FIELD, build_geometry, gc_to_radec, radec_to_gc
 from photoz.synthetic.galaxies import petrosian_flux
 from photoz.synthetic.survey import geometry_from_description
@@ -209,13 +210,14 @@ def _inside(region, ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
     return (mu <= region.mu_max) & (nu >= region.nu_min) & (nu <= region.nu_max)
 
 
-@pytest.mark.parametrize("area_deg2", [516_525 / 69.0, 10_000.0])
-def test_survey_scale_footprint_is_covered_once_and_never_wraps(area_deg2):
-    """P19's 516,525 galaxies at the real MGS density (~7,500 deg^2) and 10,000 deg^2
-    (more than SDSS imaged): every region is at most 120 deg long (a region once wrapped
-    4.4 times round its great circle, piling the galaxies up at 4.4x the density), no
-    two regions overlap, and every position is on a first-epoch frame."""
-    geo = build_geometry(7, area_deg2, 0.2, 3)
+@pytest.mark.parametrize(("area_deg2", "deep_fraction"), [(516_525 / 69.0, 0.038), (8_000.0, 0.03)])
+def test_survey_scale_footprint_is_covered_once_and_never_wraps(area_deg2, deep_fraction):
+    """P19's 516,525 galaxies at the real MGS density (~7,500 deg^2, 3.8% in Stripe 82)
+    and 8,000 deg^2: every region is at most 120 deg long (a
+    region once wrapped 4.4 times round its great circle, piling the galaxies up at
+    4.4x the density), no two regions overlap, every position is on a first-epoch
+    frame, and the deep region is exactly what the evaluation calls Stripe 82."""
+    geo = build_geometry(7, area_deg2, deep_fraction, 3)
     assert sum(r.area_deg2 for r in geo.regions) == pytest.approx(area_deg2, rel=0.02)
     rng = np.random.default_rng(5)
     for region in geo.regions:
@@ -229,8 +231,12 @@ def test_survey_scale_footprint_is_covered_once_and_never_wraps(area_deg2):
                 assert not _inside(other, ra, dec).any(), (region.name, other.name)
         nearest = np.min([geo.locate(run, mu, nu)[2] for run in geo.runs_of(region.name, 0)], axis=0)
         assert np.all(nearest <= 0.5 * geo.frame_width_deg), region.name
+        assert np.all(in_stripe82(ra, dec) == region.deep), region.name
 
 
-def test_a_sky_larger_than_the_layout_holds_is_refused():
-    with pytest.raises(ValueError, match="synthetic.n_galaxies"):
-        build_geometry(7, 13_000.0, 0.2, 3)
+@pytest.mark.parametrize(
+    ("area_deg2", "deep_fraction", "key"), [(11_000.0, 0.02, "n_galaxies"), (7_500.0, 0.05, "deep_fraction")]
+)
+def test_a_sky_larger_than_the_layout_holds_is_refused(area_deg2, deep_fraction, key):
+    with pytest.raises(ValueError, match=f"synthetic.{key}"):
+        build_geometry(7, area_deg2, deep_fraction, 3)

@@ -34,3 +34,8 @@ PRIMTARGET_GALAXY: int = 64
 
 #: Missing-value sentinel used throughout the SDSS CAS.
 SDSS_MISSING: float = -9999.0
+
+#: The Stripe 82 footprint (the deep, multi-epoch area): |Dec| below this, degrees ...
+STRIPE82_DEC: float = 1.26
+#: ... and RA from the first to the second, degrees, through 0.
+STRIPE82_RA: tuple[float, float] = (300.0, 60.0)

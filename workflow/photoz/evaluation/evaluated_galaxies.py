@@ -11,18 +11,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..constants import STRIPE82_DEC, STRIPE82_RA
 from ..tables import read_photoz
 
 CATALOG_METHOD = "catalog"  # the catalog's own photo-z column (SDSS Photoz table analogue)
 CATALOG_PHOTOZ_COLUMN = "zphot"
-# Stripe 82: |dec| < 1.26 deg, RA from 300 to 60 deg through 0 (the synthetic deep
-# region is placed inside it, so the same test holds for both).
-STRIPE82_DEC = 1.26
-STRIPE82_RA = (300.0, 60.0)
 
 
 def in_stripe82(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
-    """Whether each position lies in the Stripe 82 footprint (the deep area)."""
+    """Whether each position lies in the Stripe 82 footprint (the deep area; the
+    synthetic deep region is placed inside it, so the same test holds for both)."""
     ra, dec = np.asarray(ra, np.float64) % 360.0, np.asarray(dec, np.float64)
     return (np.abs(dec) < STRIPE82_DEC) & ((ra > STRIPE82_RA[0]) | (ra < STRIPE82_RA[1]))
 

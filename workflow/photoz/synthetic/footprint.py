@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..constants import BANDS, PIXEL_SCALE_ARCSEC
+from ..constants import BANDS, PIXEL_SCALE_ARCSEC, STRIPE82_DEC, STRIPE82_RA
 
 NODE_DEG = 95.0
 FIELD_OVERLAP_ROWS = 128
@@ -336,7 +336,7 @@ def _stripe_band(
     area: float, n_stripes: int, stripe_pitch: float, grow: int, stripe_half_width: float
 ) -> tuple[float, float, float]:
     """(nu centre, nu half-width, mu length) of a region of ``area`` deg^2 over
-    ``n_stripes`` stripes, the added ones on the side ``grow`` (-1, 0: both, +1)."""
+    ``n_stripes`` stripes, the added ones on the side ``grow`` (-1 or +1) of the first."""
     nu_centre = grow * 0.5 * (n_stripes - 1) * stripe_pitch
     if n_stripes == 1:
         # Flat-sky length (within 1e-4 of the spherical one at |nu| <= 1.2 deg), kept so
@@ -346,6 +346,27 @@ def _stripe_band(
     nu_half = 0.5 * n_stripes * stripe_pitch
     d_sin = np.sin(np.radians(nu_centre + nu_half)) - np.sin(np.radians(nu_centre - nu_half))
     return nu_centre, nu_half, area / (np.degrees(1.0) * d_sin)
+
+
+def _deep_band(area: float, stripe_half_width: float, mu_c: float) -> tuple[float, float, float]:
+    """(nu half-width, mu_min, mu_max) of the deep region: one equatorial stripe inside
+    the real Stripe 82 footprint (RA 300 to 60 deg, |Dec| < 1.26 deg), so that the
+    evaluation's Stripe 82 test finds exactly the deep galaxies."""
+    nu_half = min(0.5 * np.sqrt(area), 0.9 * stripe_half_width)
+    stripe82_length = (STRIPE82_RA[1] - STRIPE82_RA[0]) % 360.0
+    if area > 2.0 * nu_half * stripe82_length:  # the stripe's full width first
+        widest = min(0.99 * stripe_half_width, 0.99 * STRIPE82_DEC)
+        if area > 2.0 * widest * stripe82_length:
+            raise ValueError(
+                f"synthetic survey: the deep region needs {area:,.0f} deg^2, more than Stripe 82's "
+                f"{2.0 * widest * stripe82_length:,.0f}; lower synthetic.deep_fraction or "
+                "synthetic.n_galaxies"
+            )
+        nu_half = area / (2.0 * stripe82_length)
+    length = area / (2.0 * nu_half)
+    if mu_c - 0.5 * length >= STRIPE82_RA[0]:
+        return nu_half, mu_c - 0.5 * length, mu_c + 0.5 * length
+    return nu_half, STRIPE82_RA[0], STRIPE82_RA[0] + length
 
 
 def build_geometry(
@@ -360,20 +381,21 @@ def build_geometry(
 
     Region areas follow ``total_area_deg2`` and ``deep_fraction``; each region is as
     square as the stripe width allows. Wide regions sit on inclined stripes in the
-    northern cap so that frames are rotated with respect to north. A region longer
+    northern cap so that frames are rotated with respect to north. A wide region longer
     than :data:`MAX_STRIPE_LENGTH_DEG` in one stripe is laid over several parallel
     stripes (side by side in nu, overlapping like SDSS's by a tenth of a half-width;
-    the wide regions grow away from each other), so that at any size the galaxies
-    keep the asked surface density instead of a region wrapping round its great
-    circle onto itself.
+    the two grow away from each other), so that at any size the galaxies keep the
+    asked surface density instead of a region wrapping round its great circle onto
+    itself. The deep region stays inside the real Stripe 82 footprint.
     """
     geo = SurveyGeometry(seed, frame_width, frame_height, regions=[])
     half = geo.stripe_half_width_deg
     stripe_pitch = 2.0 * 0.9 * half  # nu between neighbouring stripes' centres
     # (name, stripe number, inclination, central mu, epochs, deep, area fraction, side
-    # that added stripes grow to in nu: the wide regions away from each other)
+    # that added stripes grow to in nu: the wide regions away from each other; the deep
+    # region is one stripe, Stripe 82)
     layout = [
-        ("deep", 82, 0.0, 330.0, deep_epochs, True, deep_fraction, 0),
+        ("deep", 82, 0.0, 330.0, deep_epochs, True, deep_fraction, None),
         ("wide1", 12, 5.0, 185.0, 1, False, 0.5 * (1.0 - deep_fraction), -1),
         ("wide2", 30, 50.0, 150.0, 1, False, 0.5 * (1.0 - deep_fraction), +1),
     ]
@@ -383,28 +405,25 @@ def build_geometry(
         area = total_area_deg2 * frac
         if area <= 0:
             continue
-        n_stripes = max(1, math.ceil(area / (stripe_pitch * MAX_STRIPE_LENGTH_DEG)))
-        nu_centre, nu_half, length = _stripe_band(area, n_stripes, stripe_pitch, grow, half)
-        while length > MAX_STRIPE_LENGTH_DEG:  # far from nu = 0 a stripe holds less
-            n_stripes += 1
+        if deep:
+            n_stripes, nu_centre = 1, 0.0
+            nu_half, mu_min, mu_max = _deep_band(area, half, mu_c)
+        else:
+            n_stripes = max(1, math.ceil(area / (stripe_pitch * MAX_STRIPE_LENGTH_DEG)))
             nu_centre, nu_half, length = _stripe_band(area, n_stripes, stripe_pitch, grow, half)
-        max_stripes = int(2.0 * MAX_REGION_HALF_WIDTH_DEG / stripe_pitch)
-        if n_stripes > max_stripes:
-            raise ValueError(
-                f"synthetic survey: region {name} needs {area:,.0f} deg^2, more than its "
-                f"{max_stripes} stripes of {MAX_STRIPE_LENGTH_DEG:.0f} deg hold; lower "
-                "synthetic.n_galaxies or raise synthetic.density_boost"
-            )
+            while length > MAX_STRIPE_LENGTH_DEG:  # far from nu = 0 a stripe holds less
+                n_stripes += 1
+                nu_centre, nu_half, length = _stripe_band(area, n_stripes, stripe_pitch, grow, half)
+            max_stripes = int(2.0 * MAX_REGION_HALF_WIDTH_DEG / stripe_pitch)
+            if n_stripes > max_stripes:
+                raise ValueError(
+                    f"synthetic survey: region {name} needs {area:,.0f} deg^2, more than its "
+                    f"{max_stripes} stripes of {MAX_STRIPE_LENGTH_DEG:.0f} deg hold; lower "
+                    "synthetic.n_galaxies or raise synthetic.density_boost"
+                )
+            mu_min, mu_max = mu_c - 0.5 * length, mu_c + 0.5 * length
         region = Region(
-            name,
-            stripe,
-            incl,
-            mu_c - 0.5 * length,
-            mu_c + 0.5 * length,
-            nu_centre - nu_half,
-            nu_centre + nu_half,
-            epochs,
-            deep,
+            name, stripe, incl, mu_min, mu_max, nu_centre - nu_half, nu_centre + nu_half, epochs, deep
         )
         geo.regions.append(region)
         for epoch in range(epochs):
