@@ -9,7 +9,8 @@ here by this command (no figure is typed in):
 2. Real frames (the SDSS fixtures, when present): bytes and seconds to decompress and
    parse one ``.fits.bz2`` frame.
 3. The networks: p19 training and inference images/s on this machine's device
-   (``bench_training``: the GPU path when a GPU is present).
+   (``bench_training``: the GPU path when a GPU is present); the evaluate stage's CPU
+   seconds per test galaxy (``bench_evaluate``).
 4. Planning at scale: a synthetic catalog of ``--plan-galaxies`` at the real MGS surface
    density, with P19's share of Stripe 82 galaxies and its 59 epochs there, through the
    catalog and partition stages of the paper preset and one partition's index job; then
@@ -44,6 +45,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_evaluate  # noqa: E402
 import bench_training  # noqa: E402  (also puts photoz on the import path)
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -302,7 +304,7 @@ def per_galaxy(scale: dict) -> pd.DataFrame:
     return rates
 
 
-def projection(sample: dict, real: dict, nets: dict, scale: dict) -> pd.DataFrame:
+def projection(sample: dict, real: dict, nets: dict, scale: dict, evaluation: dict) -> pd.DataFrame:
     """CPU- and GPU-hours of every stage for the P19 survey: frames are read (rendered,
     downloaded, decompressed) once per partition that needs them, as with the paper
     preset's ``frames.temporary``."""
@@ -329,6 +331,7 @@ def projection(sample: dict, real: dict, nets: dict, scale: dict) -> pd.DataFram
             nets["cost_per_image"] / nets["infer_img_s"],
             gpu,
         ),
+        ("evaluate (CNN, kNN, catalog)", n / 1000, "1000 galaxies", evaluation["cpu_s_per_1000"], False),
     ]
     table = pd.DataFrame(rows_, columns=["stage", "units", "unit", "seconds_per_unit", "on_gpu"])
     hours = table["units"] * table["seconds_per_unit"] / 3600
@@ -344,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-galaxies", type=int, default=600)
     parser.add_argument("--wide-partitions", type=int, default=4, help="wide-area partitions indexed")
     parser.add_argument("--deep-partitions", type=int, default=1, help="Stripe 82 partitions indexed")
+    parser.add_argument("--evaluate-galaxies", type=int, default=100_000, help="test galaxies evaluated")
     parser.add_argument("--batch", type=int, default=32, help="p19 batch for the rates (128 on a GPU)")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--nodes", type=int, default=4)
@@ -360,12 +364,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sample run of {sample['galaxies']} galaxies: {time.perf_counter() - t0:.0f} s", flush=True)
         real = real_frame_costs()
         nets = network_rates(work, args.batch, args.steps)
+        evaluation = bench_evaluate.measure(args.evaluate_galaxies)
+        evaluation["cpu_s_per_1000"] = 1000 * evaluation["cpu_s"] / evaluation["galaxies"]
         t0 = time.perf_counter()
         scale = plan_at_scale(work / "scale", args.plan_galaxies, args.wide_partitions, args.deep_partitions)
         print(f"planning run of {args.plan_galaxies} galaxies: {time.perf_counter() - t0:.0f} s")
-    table = projection(sample, real, nets, scale)
+    table = projection(sample, real, nets, scale, evaluation)
     rates = per_galaxy(scale)
-    measured = {"sample": sample, "real_frames": real, "networks": nets}
+    measured = {"sample": sample, "real_frames": real, "networks": nets, "evaluate": evaluation}
     print("\nMeasured here: " + json.dumps(measured, default=str))
     print(
         f"\nPlanning {scale['galaxies']} galaxies (paper preset, real MGS density, "
@@ -421,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
         f"packing; networks at {where})"
     )
     if args.out:
-        document = {"sample": sample, "real_frames": real, "networks": nets, "scale": scale}
+        document = {**measured, "scale": scale}
         document["projection"] = table.to_dict("records")
         Path(args.out).write_text(json.dumps(document, indent=1, default=str))
     return 0

@@ -45,3 +45,9 @@ def test_frame_readers_counts_every_partition_that_reads_a_frame():
     own = pd.DataFrame({"path": ["a", "a", "b", "c"]})
     others = pd.DataFrame({"path": ["a", "a", "a", "b", "d"], "partition": [3, 3, 4, 3, 5]})
     assert frame_readers(own, others).to_dict() == {"a": 3, "b": 2, "c": 1}
+
+
+def test_evaluate_benchmark_reports_cost_and_memory():
+    out = _run("benchmarks/bench_evaluate.py", "--galaxies", "3000")
+    found = re.search(r"evaluate: 3,000 test galaxies.*\(([\d.]+) CPU-s.*peak RSS (\d+) MB", out)
+    assert found and float(found.group(1)) > 0 and int(found.group(2)) > 100, out

@@ -204,11 +204,24 @@ def get_dataset_mem_mb(wildcards):
     return int(1500 + 0.6 * config["partitions"]["max_galaxies"])
 
 
+def expected_galaxies():
+    """Galaxies the survey should hold, known when the workflow is planned: the
+    synthetic sample's size, or ~600k for the SDSS Main Galaxy Sample."""
+    synthetic = config["catalog"]["backend"] == "synthetic"
+    return config["synthetic"]["n_galaxies"] if synthetic else 600_000
+
+
 def get_dataset_runtime(wildcards):
     """Minutes: bench_dataset.py writes >= 500 galaxies/s; allow 3x (survey: ~600k)."""
-    synthetic = config["catalog"]["backend"] == "synthetic"
-    n_galaxies = config["synthetic"]["n_galaxies"] if synthetic else 600_000
-    return int(30 + 3 * n_galaxies / 500 / 60)
+    return int(30 + 3 * expected_galaxies() / 500 / 60)
+
+
+def get_evaluation_mem_mb(wildcards):
+    """MB for the stages that hold every method's photo-z table (evaluate, report): 1 GB
+    plus ~5 KB per galaxy and method at 180 PDF bins. Measured: 516,525 galaxies with
+    two methods peak at 5.5 GB in evaluate (benchmarks/bench_evaluate.py)."""
+    kb_per_galaxy = 5.0 * config["training"]["n_bins"] / 180
+    return int(1000 + expected_galaxies() * len(get_photoz_files()) * kb_per_galaxy / 1000)
 
 
 FOLDS = list(range(config["dataset"]["n_folds"]))

@@ -26,7 +26,7 @@ rule evaluate:
         "../../envs/training.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=get_evaluation_mem_mb,
         runtime=60,
     params:
         python=PYTHON,
@@ -67,7 +67,7 @@ rule report:
         "../../envs/training.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=get_evaluation_mem_mb,
         runtime=60,
     params:
         python=PYTHON,
