@@ -81,7 +81,14 @@ def run_evaluate(files: dict[str, str], dataset_catalog: str, provenance: str, o
         files, dataset_catalog, provenance, out_dir, {**cfg["evaluate"], "z_max": cfg["training"]["z_max"]}
     )
     own = resource.getrusage(resource.RUSAGE_SELF)
-    usage.put((own.ru_utime + own.ru_stime, own.ru_maxrss / 1024))
+    usage.put((own.ru_utime + own.ru_stime, peak_rss_mb()))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS since it started its program (VmHWM; ``ru_maxrss`` would
+    also count the parent's pages a spawned child held between fork and exec)."""
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("VmHWM:")[1].split()[0]) / 1024
 
 
 def measure(galaxies: int) -> dict:

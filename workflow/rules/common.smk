@@ -219,7 +219,7 @@ def get_dataset_runtime(wildcards):
 def get_evaluation_mem_mb(wildcards):
     """MB for the stages that hold every method's photo-z table (evaluate, report): 1 GB
     plus ~5 KB per galaxy and method at 180 PDF bins. Measured: 516,525 galaxies with
-    two methods peak at 5.5 GB in evaluate (benchmarks/bench_evaluate.py)."""
+    two methods peak at 5.1 GB in evaluate, 100,000 at 1.3 GB (benchmarks/bench_evaluate.py)."""
     kb_per_galaxy = 5.0 * config["training"]["n_bins"] / 180
     return int(1000 + expected_galaxies() * len(get_photoz_files()) * kb_per_galaxy / 1000)
 
