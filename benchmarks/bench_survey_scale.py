@@ -197,32 +197,35 @@ def index_with_neighbours(catalog: pd.DataFrame, labels: np.ndarray, k: int, met
 
     from photoz.frames.index import BAND_SLACK_DEG, CUTOUT_RADIUS_DEG, build_index
     from photoz.skycells import unit_vectors
+    from photoz.synthetic.survey import geometry_from_description
 
-    own = catalog[labels == k]
+    mine = labels == k
+    own, others = catalog[mine], catalog[~mine]
     t0 = time.perf_counter()
     index = build_index(own, meta, "synthetic", 12, "/frames", "https://sas.invalid")
     seconds = time.perf_counter() - t0
     # a galaxy can share a frame with one of ours if it lies within a frame diagonal
     # plus both cutouts' reach
-    reach = math.hypot(2048, 1489) * 0.396 / 3600 + 2 * (CUTOUT_RADIUS_DEG + BAND_SLACK_DEG)
+    geometry = geometry_from_description(meta["synthetic"])
+    diagonal = math.hypot(geometry.frame_width, geometry.frame_height) * geometry.pixel_deg
+    reach = diagonal + 2 * (CUTOUT_RADIUS_DEG + BAND_SLACK_DEG)
     chord = 2 * math.sin(math.radians(reach) / 2)
     xyz = unit_vectors(catalog["ra"].to_numpy(), catalog["dec"].to_numpy())
-    distance, _ = cKDTree(xyz[labels == k]).query(xyz[labels != k], distance_upper_bound=chord)
+    distance, _ = cKDTree(xyz[mine]).query(xyz[~mine], distance_upper_bound=chord)
     near = np.isfinite(distance)
-    rim_index = build_index(
-        catalog[labels != k][near], meta, "synthetic", 12, "/frames", "https://sas.invalid"
-    )
-    part_of = pd.Series(labels[labels != k][near], index=catalog["objid"].to_numpy()[labels != k][near])
+    rim_index = build_index(others[near], meta, "synthetic", 12, "/frames", "https://sas.invalid")
+    part_of = pd.Series(labels[~mine][near], index=others["objid"].to_numpy()[near])
     rim_index["partition"] = part_of.loc[rim_index["objid"]].to_numpy()
     readers = frame_readers(index, rim_index)
+    is_deep = own.set_index("objid")["sim_deep"].astype(bool)
     uses = index[["objid", "path"]].drop_duplicates()
     on_frame = uses.groupby("path")["objid"].transform("size")
     uses = uses.assign(
-        deep=uses["objid"].map(own.set_index("objid")["sim_deep"]).astype(bool),
+        deep=uses["objid"].map(is_deep),
         frames=1.0 / on_frame,
         distinct_share=1.0 / (on_frame * uses["path"].map(readers)),
     )
-    rows = index["objid"].map(own.set_index("objid")["sim_deep"]).astype(bool).value_counts()
+    rows = index["objid"].map(is_deep).value_counts()
     out = []
     for deep, part in uses.groupby("deep"):
         out.append(
@@ -304,12 +307,13 @@ def per_galaxy(scale: dict) -> pd.DataFrame:
     return rates
 
 
-def projection(sample: dict, real: dict, nets: dict, scale: dict, evaluation: dict) -> pd.DataFrame:
-    """CPU- and GPU-hours of every stage for the P19 survey: frames are read (rendered,
-    downloaded, decompressed) once per partition that needs them, as with the paper
-    preset's ``frames.temporary``."""
+def projection(
+    sample: dict, real: dict, nets: dict, scale: dict, rates: pd.DataFrame, evaluation: dict
+) -> pd.DataFrame:
+    """CPU- and GPU-hours of every stage for the P19 survey (``rates``: :func:`per_galaxy`):
+    frames are read (rendered, downloaded, decompressed) once per partition that needs
+    them, as with the paper preset's ``frames.temporary``."""
     n = P19_GALAXIES
-    rates = per_galaxy(scale)
     frames = float((rates["frames"] * rates["galaxies"]).sum())
     rows = float((rates["rows"] * rates["galaxies"]).sum())
     index_s = float((rates["index_s"] * rates["galaxies"]).sum())
@@ -369,8 +373,8 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         scale = plan_at_scale(work / "scale", args.plan_galaxies, args.wide_partitions, args.deep_partitions)
         print(f"planning run of {args.plan_galaxies} galaxies: {time.perf_counter() - t0:.0f} s")
-    table = projection(sample, real, nets, scale, evaluation)
     rates = per_galaxy(scale)
+    table = projection(sample, real, nets, scale, rates, evaluation)
     measured = {"sample": sample, "real_frames": real, "networks": nets, "evaluate": evaluation}
     print("\nMeasured here: " + json.dumps(measured, default=str))
     print(

@@ -332,6 +332,12 @@ class SurveyGeometry:
         )
 
 
+def _one_stripe_half_width(area: float, stripe_half_width: float) -> float:
+    """nu half-width of a region of ``area`` deg^2 in one stripe: as square as the
+    stripe allows, inside its camera columns."""
+    return min(0.5 * np.sqrt(area), 0.9 * stripe_half_width)
+
+
 def _stripe_band(
     area: float, n_stripes: int, stripe_pitch: float, grow: int, stripe_half_width: float
 ) -> tuple[float, float, float]:
@@ -341,7 +347,7 @@ def _stripe_band(
     if n_stripes == 1:
         # Flat-sky length (within 1e-4 of the spherical one at |nu| <= 1.2 deg), kept so
         # that every survey of one stripe is laid out as it always was.
-        nu_half = min(0.5 * np.sqrt(area), 0.9 * stripe_half_width)
+        nu_half = _one_stripe_half_width(area, stripe_half_width)
         return nu_centre, nu_half, area / (2.0 * nu_half)
     nu_half = 0.5 * n_stripes * stripe_pitch
     d_sin = np.sin(np.radians(nu_centre + nu_half)) - np.sin(np.radians(nu_centre - nu_half))
@@ -352,7 +358,7 @@ def _deep_band(area: float, stripe_half_width: float, mu_c: float) -> tuple[floa
     """(nu half-width, mu_min, mu_max) of the deep region: one equatorial stripe inside
     the real Stripe 82 footprint (RA 300 to 60 deg, |Dec| < 1.26 deg), so that the
     evaluation's Stripe 82 test finds exactly the deep galaxies."""
-    nu_half = min(0.5 * np.sqrt(area), 0.9 * stripe_half_width)
+    nu_half = _one_stripe_half_width(area, stripe_half_width)
     stripe82_length = (STRIPE82_RA[1] - STRIPE82_RA[0]) % 360.0
     if area > 2.0 * nu_half * stripe82_length:  # the stripe's full width first
         widest = min(0.99 * stripe_half_width, 0.99 * STRIPE82_DEC)
